@@ -1,0 +1,299 @@
+"""Cell registry: name -> module, ``build_cell``, init schemes, ``trace_cell``.
+
+>>> cell = build_cell("lstm", input_size=11, hidden_size=128)          # scratch
+>>> ref = build_cell("lstm", backend="builtin", input_size=11, hidden_size=128)
+>>> cell.load_state_dict(ref.state_dict())                              # interchangeable
+
+Init schemes (``init=``), applied identically to scratch and builtin modules
+(they share parameter names):
+
+``"default"``
+    torch's ``U(-1/sqrt(H), 1/sqrt(H))`` for every parameter.
+``"normal"``
+    the seed notebook / Keras ``random_normal``: every weight ~ N(0, init_std),
+    every bias 0.
+``"chrono"``
+    LSTM family only (Tallec & Ollivier 2018, "Can recurrent neural networks
+    warp time?"): default init, then per unit ``b_f = log(U(1, chrono_tmax - 1))``
+    and ``b_i = -b_f`` in ``bias_ih`` with the i and f slices of ``bias_hh``
+    zero.  ``chrono_tmax`` (the longest dependency to expect, e.g. the sequence
+    length) is required; it is ignored by the other schemes.
+
+``forget_bias`` (LSTM family, not with "chrono"): after init, the forget-gate
+slice of ``bias_ih`` is set to ``forget_bias`` and that of ``bias_hh`` to 0.
+``mult_bias`` (mLSTM/mGRU): the value of ``b_m`` after any init (default 1.0,
+so ``x̂ ≈ x`` at init; the seed notebook's 0.0 is available).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .base import RecurrentBase
+from .gru import GRU
+from .lstm import LSTM
+from .mgru import MultiplicativeGRU
+from .mlstm import MultiplicativeLSTM
+from .rnn import RNN
+
+__all__ = [
+    "CELL_NAMES", "BACKENDS", "INIT_SCHEMES", "CELL_CLASSES", "build_cell", "init_cell",
+    "supports_builtin", "state_is_tuple", "is_lstm_family", "trace_cell", "scratch_twin",
+]
+
+CELL_NAMES = ("rnn", "lstm", "gru", "mlstm", "mgru")
+BACKENDS = ("scratch", "builtin")
+INIT_SCHEMES = ("default", "normal", "chrono")
+NONLINEARITIES = ("tanh", "relu")
+
+CELL_CLASSES: dict[str, type] = {
+    "rnn": RNN,
+    "lstm": LSTM,
+    "gru": GRU,
+    "mlstm": MultiplicativeLSTM,
+    "mgru": MultiplicativeGRU,
+}
+_BUILTIN: dict[str, type] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+def _allowed(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _check_name(name: str) -> str:
+    if name not in CELL_NAMES:
+        raise ValueError(f"cell name {name!r} is not known; allowed: {_allowed(CELL_NAMES)}")
+    return name
+
+
+def supports_builtin(name: str) -> bool:
+    """True when torch has a built-in module for cell ``name``."""
+    return _check_name(name) in _BUILTIN
+
+
+def state_is_tuple(name: str) -> bool:
+    """True when the cell's state is an ``(h, c)`` tuple (LSTM family)."""
+    return _check_name(name) in ("lstm", "mlstm")
+
+
+def is_lstm_family(name: str) -> bool:
+    return state_is_tuple(name)
+
+
+def _module_cell_name(module: nn.Module) -> str:
+    if isinstance(module, RecurrentBase):
+        return module.cell_name
+    if isinstance(module, nn.LSTM):
+        return "lstm"
+    if isinstance(module, nn.GRU):
+        return "gru"
+    if isinstance(module, nn.RNN):
+        return "rnn"
+    raise TypeError(f"not a recurrent cell module: {type(module).__name__}")
+
+
+def build_cell(
+    name: str,
+    *,
+    backend: str = "scratch",
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    dropout: float = 0.0,
+    bias: bool = True,
+    batch_first: bool = True,
+    nonlinearity: str = "tanh",
+    proj_size: int = 0,
+    init: str = "default",
+    init_std: float = 0.05,
+    forget_bias: Optional[float] = None,
+    mult_bias: float = 1.0,
+    chrono_tmax: Optional[float] = None,
+) -> nn.Module:
+    """Build a recurrent module by name (see the module docstring).
+
+    ``backend="scratch"`` gives this package's cells, ``"builtin"`` torch's
+    ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (not available for mlstm/mgru).
+    ``nonlinearity`` is used by "rnn" only, ``mult_bias`` by mlstm/mgru only.
+    Raises ValueError for unknown names and invalid combinations.
+    """
+    _check_name(name)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r} is not known; allowed: {_allowed(BACKENDS)}")
+    if backend == "builtin" and not supports_builtin(name):
+        raise ValueError(
+            f"backend 'builtin' is not available for cell {name!r}; allowed: scratch"
+        )
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(
+            f"nonlinearity {nonlinearity!r} is not known; allowed: {_allowed(NONLINEARITIES)}"
+        )
+    if proj_size and name != "lstm":
+        raise ValueError(
+            f"proj_size={proj_size} is not supported by cell {name!r}; allowed cells: lstm"
+        )
+    _check_init_args(name, init, init_std, forget_bias, chrono_tmax, bias)
+    if not isinstance(mult_bias, numbers.Real) or not math.isfinite(mult_bias):
+        raise ValueError(f"mult_bias must be a finite number, got {mult_bias!r}")
+
+    kw: dict[str, Any] = dict(
+        input_size=input_size, hidden_size=hidden_size, num_layers=num_layers, bias=bias,
+        batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
+    )
+    if name == "rnn":
+        kw["nonlinearity"] = nonlinearity
+    if name == "lstm":
+        kw["proj_size"] = proj_size
+    if name in ("mlstm", "mgru"):
+        kw["mult_bias"] = float(mult_bias)
+    cls = _BUILTIN[name] if backend == "builtin" else CELL_CLASSES[name]
+    module = cls(**kw)
+    init_cell(module, init, init_std=init_std, forget_bias=forget_bias,
+              chrono_tmax=chrono_tmax)
+    return module
+
+
+def _check_init_args(name, init, init_std, forget_bias, chrono_tmax, bias) -> None:
+    if init not in INIT_SCHEMES:
+        raise ValueError(f"init {init!r} is not known; allowed: {_allowed(INIT_SCHEMES)}")
+    lstm_family = name in ("lstm", "mlstm")
+    if init == "chrono":
+        if not lstm_family:
+            raise ValueError(
+                f"init 'chrono' needs a cell with a forget gate; allowed cells: lstm, mlstm "
+                f"(got {name!r})"
+            )
+        if not bias:
+            raise ValueError("init 'chrono' sets gate biases and needs bias=True")
+        if (chrono_tmax is None or not isinstance(chrono_tmax, numbers.Real)
+                or isinstance(chrono_tmax, bool) or not chrono_tmax >= 2):
+            raise ValueError(
+                f"init 'chrono' needs chrono_tmax, a number >= 2 (the longest time "
+                f"dependency, e.g. the sequence length); got {chrono_tmax!r}"
+            )
+        if forget_bias is not None:
+            raise ValueError("forget_bias cannot be combined with init 'chrono'; allowed: None")
+    if init == "normal":
+        if not isinstance(init_std, numbers.Real) or not init_std > 0:
+            raise ValueError(f"init_std must be a number > 0, got {init_std!r}")
+    if forget_bias is not None:
+        if not lstm_family:
+            raise ValueError(
+                f"forget_bias applies to cells with a forget gate; allowed cells: lstm, mlstm "
+                f"(got {name!r})"
+            )
+        if not bias:
+            raise ValueError("forget_bias needs bias=True")
+        if not isinstance(forget_bias, numbers.Real):
+            raise ValueError(f"forget_bias must be a number or None, got {forget_bias!r}")
+
+
+def _layer_suffixes(module: nn.Module):
+    D = 2 if module.bidirectional else 1
+    for layer in range(module.num_layers):
+        for d in range(D):
+            yield f"_l{layer}" + ("_reverse" if d == 1 else "")
+
+
+def init_cell(
+    module: nn.Module,
+    init: str = "default",
+    *,
+    init_std: float = 0.05,
+    forget_bias: Optional[float] = None,
+    chrono_tmax: Optional[float] = None,
+) -> nn.Module:
+    """(Re)initialise ``module`` (scratch or builtin) in place; see module doc.
+
+    ``"default"`` keeps the module's fresh construction init (it is torch's
+    default already) — call ``module.reset_parameters()`` for a new draw."""
+    name = _module_cell_name(module)
+    _check_init_args(name, init, init_std, forget_bias, chrono_tmax, module.bias)
+    H = module.hidden_size
+    with torch.no_grad():
+        if init == "normal":
+            for pname, w in module.named_parameters(recurse=False):
+                if pname.startswith("weight"):
+                    w.normal_(0.0, float(init_std))
+                else:
+                    w.zero_()
+        elif init == "chrono":
+            tmax = float(chrono_tmax)
+            for sfx in _layer_suffixes(module):
+                b_ih: Tensor = getattr(module, "bias_ih" + sfx)
+                b_hh: Tensor = getattr(module, "bias_hh" + sfx)
+                u = torch.empty(H, dtype=b_ih.dtype, device=b_ih.device)
+                if tmax - 1 > 1:
+                    u.uniform_(1.0, tmax - 1)
+                else:
+                    u.fill_(1.0)
+                b_f = torch.log(u)
+                b_ih[H:2 * H] = b_f
+                b_ih[:H] = -b_f
+                b_hh[: 2 * H] = 0.0
+        if forget_bias is not None:
+            for sfx in _layer_suffixes(module):
+                getattr(module, "bias_ih" + sfx)[H:2 * H] = float(forget_bias)
+                getattr(module, "bias_hh" + sfx)[H:2 * H] = 0.0
+        if isinstance(module, RecurrentBase):
+            module._reset_mult_bias()
+    return module
+
+
+def scratch_twin(module: nn.Module) -> RecurrentBase:
+    """The from-scratch module equivalent to ``module`` (itself if it already
+    is one), with the same weights and train/eval mode."""
+    if isinstance(module, RecurrentBase):
+        return module
+    name = _module_cell_name(module)
+    p = next(module.parameters())
+    kw: dict[str, Any] = dict(
+        input_size=module.input_size, hidden_size=module.hidden_size,
+        num_layers=module.num_layers, bias=module.bias, batch_first=module.batch_first,
+        dropout=module.dropout, bidirectional=module.bidirectional,
+        device=p.device, dtype=p.dtype,
+    )
+    if name == "rnn":
+        kw["nonlinearity"] = module.nonlinearity
+    if name == "lstm":
+        kw["proj_size"] = module.proj_size
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twin = CELL_CLASSES[name](**kw)
+    twin.load_state_dict(module.state_dict())
+    twin.train(module.training)
+    return twin
+
+
+def trace_cell(module: nn.Module, x: Tensor, state: Any = None) -> dict:
+    """Run ``x`` through ``module`` (or its from-scratch twin when it is a torch
+    built-in) recording the internals of the **top layer, forward direction**.
+
+    ``x`` is batch-first iff ``module.batch_first``.  Returns a dict with
+
+    * gates/states stacked over time, (T, B, H), detached:
+      LSTM/mLSTM ``i, f, g, o, c, h``; GRU/mGRU ``r, z, n, h``; RNN ``h``;
+      mLSTM/mGRU also ``m`` (T, B, I_top),
+    * ``h_steps``: list of the T hidden states (B, H) that are the actual
+      autograd nodes fed to the next step, so
+      ``torch.autograd.grad(loss(output), h_steps)`` is dL/dh_t for every t,
+    * ``output`` and ``state``: the module's normal forward result (built
+      from ``h_steps``).
+    """
+    twin = scratch_twin(module)
+    rec: dict = {}
+    with torch.enable_grad():
+        output, new_state = twin._forward(x, state, rec)
+    h_steps = rec.pop("h_steps")
+    result = {k: torch.stack(v, 0) for k, v in rec.items()}
+    result["h_steps"] = h_steps
+    result["output"] = output
+    result["state"] = new_state
+    return result

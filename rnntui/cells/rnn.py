@@ -1,0 +1,124 @@
+"""Elman RNN, a drop-in replacement for :class:`torch.nn.RNN`.
+
+Equations (layer ``k``, one direction)::
+
+    h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)        act = tanh | relu
+
+Shapes: ``W_ih`` (H, I_k), ``W_hh`` (H, H), ``b_ih``/``b_hh`` (H,),
+``x_t`` (B, I_k), ``h_t`` (B, H).  ``I_k`` is ``input_size`` for the first
+layer and ``D*H`` above it.
+
+Speed: ``W_ih x_t + b_ih + b_hh`` is computed for all ``T`` steps in one
+matmul; the recurrence is one :class:`torch.autograd.Function` whose backward
+is the hand-written BPTT::
+
+    a_t      = dL/dh_t * act'(h_t)                 (1 - h_t^2 | [h_t > 0])
+    dL/dh_t-1 += a_t W_hh
+    dW_hh    = sum_t a_t^T h_{t-1}      (one matmul after the loop)
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from .base import RecurrentBase, add_bias, proj_in, record, shift_prev, time_order
+
+__all__ = ["RNN"]
+
+
+class _RNNSeq(torch.autograd.Function):
+    """Recurrence of one layer/direction. ``xw`` (T,B,H) already holds
+    ``W_ih x_t + b_ih + b_hh``."""
+
+    @staticmethod
+    def forward(ctx, xw: Tensor, h0: Tensor, w_hh: Tensor, relu: bool, reverse: bool):
+        T, B, H = xw.shape
+        out = xw.new_empty((T, B, H))
+        xs, os_ = xw.unbind(0), out.unbind(0)
+        w_t = w_hh.t()
+        h = h0
+        for t in time_order(T, reverse):
+            h = torch.addmm(xs[t], h, w_t, out=os_[t])
+            if relu:
+                h.relu_()
+            else:
+                h.tanh_()
+        ctx.save_for_backward(h0, w_hh, out)
+        ctx.flags = (relu, reverse)
+        return out, h.clone()
+
+    @staticmethod
+    def backward(ctx, d_out: Tensor, d_hT: Tensor):
+        h0, w_hh, out = ctx.saved_tensors
+        relu, reverse = ctx.flags
+        T, B, H = out.shape
+        deriv = (out > 0).to(out.dtype) if relu else 1 - out * out
+        dA = torch.empty_like(out)
+        dAs, Ds, dos = dA.unbind(0), deriv.unbind(0), d_out.unbind(0)
+        order = list(time_order(T, not reverse))
+        dh = dos[order[0]] + d_hT
+        for k, t in enumerate(order):
+            a = torch.mul(dh, Ds[t], out=dAs[t])
+            if k + 1 < T:
+                dh = torch.addmm(dos[order[k + 1]], a, w_hh)
+        dh0 = torch.mm(dAs[order[-1]], w_hh)
+        h_prev = shift_prev(out, h0, reverse)
+        dw_hh = torch.mm(dA.view(T * B, H).t(), h_prev.reshape(T * B, H))
+        return dA, dh0, dw_hh, None, None
+
+
+class RNN(RecurrentBase):
+    """From-scratch ``torch.nn.RNN`` (same arguments, state_dict and outputs).
+
+    Args: ``input_size, hidden_size, num_layers=1, nonlinearity='tanh',
+    bias=True, batch_first=False, dropout=0.0, bidirectional=False``.
+
+    ``forward(x, h_0=None) -> (output, h_n)`` with ``x`` (T, B, I) (or (B, T, I)
+    with ``batch_first``, or unbatched (T, I)), ``h_0``/``h_n`` (L*D, B, H),
+    ``output`` (T, B, D*H).
+    """
+
+    gate_count = 1
+    cell_name = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
+        self.nonlinearity = nonlinearity
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, 0, device=device, dtype=dtype)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _run_fused(self, x, h0, p, reverse):
+        xw = proj_in(x, p["w_ih"], add_bias(p["b_ih"], p["b_hh"]))
+        return _RNNSeq.apply(xw, h0, p["w_hh"], self.nonlinearity == "relu", reverse)
+
+    def _run_steps(self, x, h0, p, reverse, rec: Optional[dict]):
+        act = torch.relu if self.nonlinearity == "relu" else torch.tanh
+        xw = proj_in(x, p["w_ih"], add_bias(p["b_ih"], p["b_hh"]))
+        xs = xw.unbind(0)
+        w_hh_t = p["w_hh"].t()
+        h, outs = h0, []
+        for t in time_order(len(xs), reverse):
+            h = act(torch.addmm(xs[t], h, w_hh_t))       # act(W_ih x_t + b + W_hh h_{t-1})
+            outs.append(h)
+            record(rec, h=h)
+        if rec is not None:
+            rec["h_steps"] = list(outs)
+        if reverse:
+            outs.reverse()
+        return torch.stack(outs, 0), h

@@ -1,0 +1,1 @@
+"""Engine: model, trainer, events, checkpoints, run directories.  Imports no Textual."""

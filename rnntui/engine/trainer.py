@@ -1,0 +1,267 @@
+"""The training loop.  Plain Python: it reports through typed events.
+
+    trainer = Trainer(cfg, callback=print)
+    result = trainer.run()          # blocks; call from a worker thread in a UI
+
+Seeding: ``torch.manual_seed(seed)`` before the model is built; training data
+come from their own generator seeded with ``seed`` and held-out data from
+another, so the same seed gives the same numbers and the validation set does
+not depend on the model.  Validation metrics are computed on held-out batches
+drawn once at the start (or the task's held-out split).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from rnntui.config import Config, ConfigError
+from rnntui.engine.checkpoint import save_checkpoint
+from rnntui.engine.control import RunControl
+from rnntui.engine.evaluate import evaluate
+from rnntui.engine.events import (
+    EvalMetrics,
+    Event,
+    EventCallback,
+    Log,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    Samples,
+    StepMetrics,
+)
+from rnntui.engine.model import SequenceModel, build_model, count_params
+from rnntui.tasks import Task, build_task
+
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", f"got {name!r} but CUDA is not available here; allowed: cpu, auto")
+    return torch.device(name)
+
+
+def check_runnable(cfg: Config) -> None:
+    """Raise ConfigError now for what only the task or the machine can judge
+    (task options, an unavailable device), before any file is written."""
+    resolve_device(cfg.device)
+    build_task(cfg)
+
+
+@dataclass
+class RunResult:
+    status: str  # "finished" | "stopped" | "failed"
+    step: int
+    final: dict[str, float]
+    wall_time_s: float
+    params: int
+    reason: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    evals: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains one model on one task as ``cfg`` says, reporting to ``callback``."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        callback: EventCallback | None = None,
+        control: RunControl | None = None,
+        run_id: str | None = None,
+        checkpoint_path: str | Path | None = None,
+        resume: dict[str, Any] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.callback = callback or (lambda event: None)
+        self.control = control or RunControl()
+        self.run_id = run_id or uuid.uuid4().hex[:8]
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.resume = resume
+        self.steps: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.step = 0
+        self.model: SequenceModel | None = None
+        self.task: Task | None = None
+        self.probes: list[Callable[["Trainer"], Event | None]] = []
+        """Called after each evaluation (in the training thread); an event they
+        return is emitted.  Inspect uses this for gradient-per-time-step data."""
+
+    # ------------------------------------------------------------- set-up
+    def _emit(self, event: Event) -> None:
+        self.callback(event)
+
+    def setup(self) -> None:
+        """Seed, build task, model, optimiser and held-out data (raises ConfigError)."""
+        cfg = self.cfg
+        torch.set_num_threads(cfg.threads)
+        self.device = resolve_device(cfg.device)
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+        self.task = build_task(cfg)
+        self.model = build_model(cfg, self.task).to(self.device)
+        params = self.model.parameters()
+        if cfg.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self.data_gen = torch.Generator().manual_seed(cfg.seed)
+        eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
+        self.eval_sets = self.task.eval_sets(eval_gen)
+        spe = self.task.steps_per_epoch
+        self.steps_per_epoch = spe
+        self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps
+        if self.resume is not None:
+            self._load_resume(self.resume)
+
+    def _load_resume(self, ckpt: dict[str, Any]) -> None:
+        assert self.model is not None
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise ConfigError("resume", f"the checkpoint does not fit this model ({str(exc).splitlines()[0]})") from None
+        self.data_gen.set_state(ckpt["data_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.step = int(ckpt["step"])
+        self.steps = list(ckpt.get("steps", []))
+        self.evals = list(ckpt.get("evals", []))
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        assert self.model is not None
+        return {
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "data_rng": self.data_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "steps": self.steps,
+            "evals": self.evals,
+        }
+
+    def save(self, path: str | Path | None = None) -> Path | None:
+        target = Path(path) if path else self.checkpoint_path
+        if target is None or self.model is None:
+            return None
+        saved = save_checkpoint(target, self.checkpoint_payload())
+        self._emit(Log(self.run_id, f"checkpoint saved at step {self.step}: {saved}"))
+        return saved
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        self.setup()
+        assert self.model is not None and self.task is not None
+        cfg, model, task = self.cfg, self.model, self.task
+        params = count_params(model)
+        self._emit(
+            RunStarted(
+                self.run_id,
+                config=cfg.to_dict(),
+                params=params,
+                device=str(self.device),
+                input_size=task.input_size,
+                output_size=task.output_size,
+                total_steps=self.total_steps,
+                steps_per_epoch=self.steps_per_epoch,
+                start_step=self.step,
+                baseline=task.baseline(),
+            )
+        )
+        window_loss, window_n, window_start = 0.0, 0, time.perf_counter()
+        final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
+        try:
+            while self.step < self.total_steps:
+                if self.control.paused:
+                    self.control.wait_while_paused()
+                    window_start = time.perf_counter()
+                if self.control.cancelled:
+                    break
+                loss_value, grad_norm = self._train_step()
+                self.step += 1
+                if not math.isfinite(loss_value):
+                    return self._fail(start, params, f"loss became {loss_value} at step {self.step}")
+                window_loss += loss_value
+                window_n += 1
+                if window_n >= cfg.log_every or self.step == self.total_steps:
+                    now = time.perf_counter()
+                    self._log_step(window_loss / window_n, grad_norm, window_n / max(now - window_start, 1e-9), start)
+                    window_loss, window_n, window_start = 0.0, 0, now
+                if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
+                    final = self._evaluate()
+                if self.control.take_checkpoint_request() or (
+                    cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
+                ):
+                    self.save()
+        except Exception as exc:  # a bug or a runtime error: report it, keep the history
+            return self._fail(start, params, f"{type(exc).__name__}: {exc}")
+        if self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
+            final = self._evaluate()
+        wall = time.perf_counter() - start
+        stopped = self.control.cancelled and self.step < self.total_steps
+        self.save()
+        self._emit(RunFinished(self.run_id, step=self.step, final=final, wall_time_s=wall, stopped=stopped))
+        return RunResult("stopped" if stopped else "finished", self.step, final, wall, params,
+                         steps=self.steps, evals=self.evals)
+
+    def _train_step(self) -> tuple[float, float]:
+        assert self.model is not None and self.task is not None
+        model, cfg = self.model, self.cfg
+        model.train()
+        batch = self.task.train_batch(self.step, self.data_gen).to(self.device)
+        out, _ = model(batch.x)
+        loss = self.task.loss(out, batch)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            return loss_value, float("nan")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = cfg.clip if cfg.clip > 0 else float("inf")
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        self.optimizer.step()
+        return loss_value, grad_norm
+
+    def _epoch(self) -> int:
+        return self.step // self.steps_per_epoch if self.steps_per_epoch else 0
+
+    def _log_step(self, loss: float, grad_norm: float, steps_per_s: float, start: float) -> None:
+        row = {"step": self.step, "epoch": self._epoch(), "loss": loss, "grad_norm": grad_norm}
+        self.steps.append(row)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self._emit(StepMetrics(self.run_id, **row, lr=lr, elapsed_s=time.perf_counter() - start,
+                               steps_per_s=steps_per_s))
+
+    def _evaluate(self) -> dict[str, float]:
+        assert self.model is not None and self.task is not None
+        metrics, samples = evaluate(self.model, self.task, self.eval_sets, self.device,
+                                    segment=self.cfg.seq_len, n_samples=self.cfg.n_samples)
+        self.evals.append({"step": self.step, "epoch": self._epoch(), "metrics": metrics})
+        self._emit(EvalMetrics(self.run_id, step=self.step, epoch=self._epoch(), metrics=metrics))
+        if samples:
+            self._emit(Samples(self.run_id, step=self.step, samples=[t for t, _ in samples],
+                               correct=[ok for _, ok in samples]))
+        for probe in self.probes:
+            event = probe(self)
+            if event is not None:
+                self._emit(event)
+        return metrics
+
+    def _fail(self, start: float, params: int, reason: str) -> RunResult:
+        wall = time.perf_counter() - start
+        self._emit(RunFailed(self.run_id, step=self.step, reason=reason, wall_time_s=wall))
+        final = self.evals[-1]["metrics"] if self.evals else {}
+        return RunResult("failed", self.step, final, wall, params, reason=reason,
+                         steps=self.steps, evals=self.evals)

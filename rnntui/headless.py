@@ -1,0 +1,129 @@
+"""The headless runner: train from a preset without the UI.
+
+Progress goes to stderr; with ``json_lines`` every event is printed to stdout
+as one JSON object.  Results land in a run directory (see ``engine.rundir``).
+Return codes: 0 finished, 1 training failed, 2 bad input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from rnntui.config import Config
+from rnntui.engine.checkpoint import load_checkpoint
+from rnntui.engine.control import RunControl
+from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.rundir import RunWriter, default_run_dir
+from rnntui.engine.trainer import Trainer, check_runnable
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def format_metrics(metrics: dict[str, float], limit: int = 8) -> str:
+    parts = [f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit]]
+    return "  ".join(parts)
+
+
+class ProgressPrinter:
+    """Human progress on ``stream``: a line per evaluation, a step line every few seconds."""
+
+    def __init__(self, stream: TextIO, every_s: float = 2.0) -> None:
+        self.stream = stream
+        self.every_s = every_s
+        self.total = 0
+        self._last = 0.0
+
+    def __call__(self, event: Event) -> None:
+        out = self.stream
+        if isinstance(event, RunStarted):
+            self.total = event.total_steps
+            cfg = event.config
+            print(f"[rnntui] {cfg['task']} / {cfg['cell']} ({cfg['backend']}) on {event.device}: "
+                  f"{event.params:,} parameters, {event.total_steps} steps", file=out)
+        elif isinstance(event, StepMetrics):
+            now = time.monotonic()
+            if now - self._last >= self.every_s:
+                self._last = now
+                print(f"  step {event.step}/{self.total}  loss {event.loss:.4g}  "
+                      f"{event.steps_per_s:.1f} steps/s", file=out)
+        elif isinstance(event, EvalMetrics):
+            print(f"  eval @ {event.step}: {format_metrics(event.metrics)}", file=out)
+        elif isinstance(event, RunFinished):
+            word = "stopped" if event.stopped else "finished"
+            print(f"[rnntui] {word} at step {event.step} in {event.wall_time_s:.1f}s: "
+                  f"{format_metrics(event.final, 12)}", file=out)
+        elif isinstance(event, RunFailed):
+            print(f"[rnntui] FAILED at step {event.step}: {event.reason}", file=out)
+        elif isinstance(event, Log):
+            print(f"  {event.message}", file=out)
+        out.flush()
+
+
+class JsonLinesPrinter:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Event) -> None:
+        self.stream.write(json.dumps(event.to_json(), default=str) + "\n")
+        self.stream.flush()
+
+
+def run_single(
+    cfg: Config,
+    out_dir: str | Path | None = None,
+    json_lines: bool = False,
+    resume: str | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    control: RunControl | None = None,
+) -> int:
+    """Train one run headless; return the process exit code.  Raises ConfigError
+    (and CheckpointError) on bad input, before anything is written."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    check_runnable(cfg)
+    resume_payload: dict[str, Any] | None = load_checkpoint(resume) if resume else None
+    path = Path(out_dir) if out_dir else default_run_dir(cfg)
+    writer = RunWriter(path, cfg)
+    consumers = [writer, ProgressPrinter(stderr)]
+    if json_lines:
+        consumers.append(JsonLinesPrinter(stdout))
+
+    def callback(event: Event) -> None:
+        for consumer in consumers:
+            consumer(event)
+
+    control = control or RunControl()
+    trainer = Trainer(cfg, callback, control, checkpoint_path=writer.checkpoint_path, resume=resume_payload)
+    restore = _cancel_on_sigint(control)
+    try:
+        result = trainer.run()
+    finally:
+        restore()
+        writer.close()
+    print(f"[rnntui] results in {path}", file=stderr)
+    if result.status == "failed":
+        return EXIT_FAILED
+    if result.status == "stopped":
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _cancel_on_sigint(control: RunControl):
+    """First Ctrl-C stops the run cleanly (results are written); a second aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if control.cancelled:
+            raise KeyboardInterrupt
+        control.cancel()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,35 @@
+"""The engine, the cells and the headless runner never import Textual."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.headless", "rnntui.tasks",
+                                    "rnntui.engine.record", "rnntui.engine.rundir"])
+def test_imports_without_textual(module):
+    code = (
+        "import sys, importlib; importlib.import_module(%r); "
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "
+        "print(bad); sys.exit(1 if bad else 0)" % module
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_and_cli_import_without_torch():
+    code = (
+        "import sys; import rnntui.config, rnntui.cli, rnntui.presets; "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_registry_names_match_live_registries():
+    from rnntui.cells import CELL_NAMES as live_cells
+    from rnntui.registry_names import CELL_NAMES, TASK_NAMES
+    from rnntui.tasks import available_tasks
+
+    assert tuple(live_cells) == CELL_NAMES
+    assert available_tasks() == list(TASK_NAMES)

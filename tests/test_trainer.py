@@ -1,0 +1,139 @@
+"""Trainer: determinism, held-out metrics, events, pause/cancel, NaN handling."""
+
+import math
+import threading
+
+import pytest
+import torch
+
+from rnntui.config import build_config
+from rnntui.engine.control import RunControl
+from rnntui.engine.events import EvalMetrics, RunFailed, RunFinished, RunStarted, Samples, StepMetrics
+from rnntui.engine.trainer import Trainer
+
+TINY = {"task": "binary-addition", "cell": "gru", "hidden_size": 8, "batch_size": 16, "lr": 0.01,
+        "steps": 30, "seq_len": 4, "eval_every": 10, "eval_size": 64, "log_every": 5}
+
+
+def run(overrides=None, control=None):
+    events = []
+    cfg = build_config(TINY, overrides or {})
+    result = Trainer(cfg, events.append, control).run()
+    return result, events
+
+
+def test_event_sequence_and_counts():
+    result, events = run()
+    assert isinstance(events[0], RunStarted)
+    assert events[0].params == 3 * (2 * 8 + 8 * 8 + 2 * 8) + 9
+    steps = [e for e in events if isinstance(e, StepMetrics)]
+    evals = [e for e in events if isinstance(e, EvalMetrics)]
+    assert [e.step for e in steps] == [5, 10, 15, 20, 25, 30]
+    assert [e.step for e in evals] == [10, 20, 30]
+    assert isinstance(events[-1], RunFinished) and events[-1].step == 30
+    assert result.status == "finished"
+    assert set(result.final) >= {"val_loss", "exact", "bit_acc"}
+    assert any(isinstance(e, Samples) and len(e.samples) == 4 for e in events)
+    # every event serialises with its kind
+    assert all(e.to_json()["event"] == e.kind for e in events)
+
+
+def test_params_reported_match_model():
+    trainer = Trainer(build_config(TINY))
+    trainer.setup()
+    # GRU: 3*(I*H + H*H + 2H) + head (H*1 + 1), I=2, H=8
+    expected = 3 * (2 * 8 + 8 * 8 + 2 * 8) + (8 + 1)
+    assert sum(p.numel() for p in trainer.model.parameters()) == expected
+
+
+def test_same_seed_same_numbers_different_seed_differs():
+    a, _ = run()
+    b, _ = run()
+    c, _ = run({"seed": 1})
+    assert a.final == b.final
+    assert [r["loss"] for r in a.steps] == [r["loss"] for r in b.steps]
+    assert a.final != c.final
+
+
+def test_eval_lengths_reported_per_length():
+    result, _ = run({"eval_lengths": [8, 12]})
+    assert {"exact@8", "exact@12", "bit_acc@12", "val_loss@8"} <= set(result.final)
+
+
+def test_metrics_are_held_out_not_training_batches():
+    trainer = Trainer(build_config(TINY))
+    trainer.setup()
+    held_out = torch.cat([b.x for b in trainer.eval_sets[None]])
+    train = torch.cat([trainer.task.train_batch(i, trainer.data_gen).x for i in range(4)])
+    # disjoint generators: the first held-out sequences differ from the training stream
+    assert not torch.equal(held_out[:16], train[:16])
+    assert held_out.shape[0] == 64
+
+
+def test_learns_binary_addition_beyond_baseline():
+    result, _ = run({"steps": 400, "hidden_size": 16, "batch_size": 64, "eval_every": 400})
+    assert result.final["bit_acc"] > 0.95
+
+
+def test_nan_loss_fails_cleanly_with_history(monkeypatch):
+    from rnntui.tasks.binary_addition import BinaryAdditionTask
+
+    original = BinaryAdditionTask.loss
+    calls = {"n": 0}
+
+    def loss(self, out, batch):
+        value = original(self, out, batch)
+        if out.requires_grad:
+            calls["n"] += 1
+            if calls["n"] == 17:
+                return value * float("nan")
+        return value
+
+    monkeypatch.setattr(BinaryAdditionTask, "loss", loss)
+    result, events = run()
+    assert result.status == "failed"
+    assert isinstance(events[-1], RunFailed)
+    assert events[-1].reason == "loss became nan at step 17"
+    assert [e["step"] for e in result.evals] == [10]  # history up to the failure is kept
+    assert len(result.steps) == 3
+
+
+def test_cancel_stops_and_keeps_run():
+    control = RunControl()
+    events = []
+
+    def callback(event):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step >= 10:
+            control.cancel()
+
+    cfg = build_config(TINY, {"steps": 10_000})
+    result = Trainer(cfg, callback, control).run()
+    assert result.status == "stopped"
+    assert 10 <= result.step < 20
+    assert isinstance(events[-1], RunFinished) and events[-1].stopped
+    assert "exact" in result.final  # a final eval ran on the stopped model
+
+
+def test_pause_blocks_steps_until_resume():
+    control = RunControl()
+    seen = []
+    paused_at = threading.Event()
+
+    def callback(event):
+        if isinstance(event, StepMetrics):
+            seen.append(event.step)
+            if event.step == 10 and not paused_at.is_set():
+                control.pause()
+                paused_at.set()
+
+    cfg = build_config(TINY, {"steps": 40})
+    thread = threading.Thread(target=lambda: Trainer(cfg, callback, control).run())
+    thread.start()
+    assert paused_at.wait(20)
+    count = len(seen)
+    thread.join(0.5)
+    assert thread.is_alive() and len(seen) == count  # no progress while paused
+    control.resume()
+    thread.join(30)
+    assert not thread.is_alive() and seen[-1] == 40
