@@ -38,6 +38,8 @@ Shapes (``T`` time, ``B`` batch, ``I`` input size, ``H`` hidden size,
 
 from __future__ import annotations
 
+import functools
+import gc
 import math
 import numbers
 import warnings
@@ -46,9 +48,34 @@ from typing import Any, Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch.nn import Parameter
 
-__all__ = ["RecurrentBase", "shift_prev", "as_t"]
+__all__ = ["RecurrentBase", "shift_prev", "gc_paused", "fused_backward"]
+
+
+def gc_paused(fn):
+    """Run ``fn`` with Python's cyclic garbage collector paused.
+
+    The fused kernels create a few thousand short-lived tensor views per call;
+    with the collector on, those allocations trigger collections that walk
+    every live tensor (several ms per call, more than the arithmetic of a
+    small layer).  Nothing here creates reference cycles, so deferring the
+    collector until the loop is done is safe; it is re-enabled on exit (only if
+    it was enabled before, so nesting and other callers are unaffected).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not gc.isenabled():
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return wrapper
 
 
 def shift_prev(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
@@ -58,10 +85,6 @@ def shift_prev(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
     if reverse:
         return torch.cat([seq[1:], first.unsqueeze(0)], 0)
     return torch.cat([first.unsqueeze(0), seq[:-1]], 0)
-
-
-def as_t(w: Optional[Tensor]) -> Optional[Tensor]:
-    return None if w is None else w.t()
 
 
 class RecurrentBase(nn.Module):
@@ -271,6 +294,8 @@ class RecurrentBase(nn.Module):
                 f"{self.input_size}, got {x.size(-1)}"
             )
         T, B = x.shape[0], x.shape[1]
+        if T == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         D = 2 if self.bidirectional else 1
         H, H_out = self.hidden_size, self.output_hidden_size
         LD = self.num_layers * D
@@ -347,6 +372,12 @@ class RecurrentBase(nn.Module):
         raise NotImplementedError
 
 
+def fused_backward(fn):
+    """Decorator for the hand-written backward of the fused kernels: no
+    double backward (use ``module.fused = False`` for that) and no GC pauses."""
+    return once_differentiable(gc_paused(fn))
+
+
 def proj_in(x: Tensor, w: Tensor, b: Optional[Tensor]) -> Tensor:
     """``x @ w.T + b`` for a whole ``(T, B, I)`` sequence in one matmul."""
     T, B, I = x.shape
@@ -373,3 +404,24 @@ def record(rec: Optional[dict], **tensors: Tensor) -> None:
         return
     for k, v in tensors.items():
         rec.setdefault(k, []).append(v.detach())
+
+
+def slot_order(T: int, reverse: bool):
+    """Slots of a (T+1)-slot state buffer: step ``t`` reads the previous state
+    from slot ``R[t]`` and writes its new state into slot ``W[t]``; the initial
+    state goes into slot ``first``.  Then ``buf[1:]`` (forward) or ``buf[:-1]``
+    (reverse) holds the new states in time order, and ``buf[:-1]`` /
+    ``buf[1:]`` the states each step reads."""
+    if reverse:
+        return list(range(1, T + 1)), list(range(T)), T
+    return list(range(T)), list(range(1, T + 1)), 0
+
+
+def in_time_order(buf: Tensor, reverse: bool) -> Tensor:
+    """The T slots written by the steps, in time order."""
+    return buf[:-1] if reverse else buf[1:]
+
+
+def read_slots(buf: Tensor, reverse: bool) -> Tensor:
+    """The T slots read by the steps, in time order."""
+    return buf[1:] if reverse else buf[:-1]

@@ -27,84 +27,144 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import RecurrentBase, proj_in, record, shift_prev, time_order
+from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, proj_in, read_slots,
+                   record, slot_order, time_order)
 
 __all__ = ["GRU"]
 
 
-def gru_bwd_factors(rz: Tensor, n: Tensor, ghn: Tensor, h_prev: Tensor):
-    """Gradient-independent factors for all steps: ``PZN`` (T,B,2H) with
-    ``[dz_z, da_n] = dh * PZN`` and ``P_r`` with ``dz_r = da_n * P_r``."""
-    T, B, H2 = rz.shape
-    H = H2 // 2
-    r, z = rz[..., :H], rz[..., H:]
-    ds = rz - rz * rz
-    PZN = rz.new_empty((T, B, 2 * H))
-    torch.mul(h_prev - n, ds[..., H:], out=PZN[..., :H])
-    torch.mul(1 - z, 1 - n * n, out=PZN[..., H:])
-    P_r = ghn * ds[..., :H]
-    return PZN, P_r, r, z
+class GRUPointwise:
+    """The pointwise part of a GRU step, feature-major, shared by GRU and mGRU.
+
+    ``E`` is a (T, 4H, B) buffer whose step-``t`` block holds, after the
+    step's matmul, the pre-activations ``[a_r; a_z; W_hn h + b_hn; W_in x + b_in]``::
+
+        r, z = sigmoid(a_r, a_z);  n = tanh(W_in x + b_in + r (W_hn h + b_hn))
+        h_t = n + z (h_{t-1} - n)
+
+    Backward, with ``a = dh (1 - z)`` (``dG`` rows: [a_r, a_z, W_hn h + b_hn, a_n])::
+
+        da_n = a (1 - n^2);   da_z = a z (h_{t-1} - n);   dghn = da_n r
+        da_r = dghn ghn (1 - r);   dh_{t-1} += dh z  (+ W_hh^T dG[:3H], done by the caller)
+    """
+
+    def __init__(self, E: Tensor, N: Tensor) -> None:
+        T, G, B = E.shape
+        H = G // 4
+        e4 = E.view(T, 4, H, B)
+        self.RZ, self.R, self.Z, self.GHN, self.GXN = (
+            E[:, : 2 * H].unbind(0), e4[:, 0].unbind(0), e4[:, 1].unbind(0),
+            e4[:, 2].unbind(0), e4[:, 3].unbind(0))
+        self.N = N.unbind(0)
+
+    def step(self, t: int, h_prev: Tensor, h_out: Tensor) -> Tensor:
+        self.RZ[t].sigmoid_()
+        n = torch.addcmul(self.GXN[t], self.R[t], self.GHN[t], out=self.N[t]).tanh_()
+        return torch.lerp(n, h_prev, self.Z[t], out=h_out)
+
+    def bwd_step(self, t: int, dh: Tensor, h_prev: Tensor, dG: Tensor) -> None:
+        z, r, n, ghn = self.Z[t], self.R[t], self.N[t], self.GHN[t]
+        da_r, da_z, dghn, da_n = dG.unbind(0)
+        a = torch.addcmul(dh, dh, z, value=-1.0)                    # dh (1 - z)
+        torch.addcmul(a, a * n, n, value=-1.0, out=da_n)            # a (1 - n^2)
+        torch.mul(a * z, h_prev - n, out=da_z)
+        torch.mul(da_n, r, out=dghn)
+        v = dghn * ghn
+        torch.addcmul(v, v, r, value=-1.0, out=da_r)                # dghn ghn (1 - r)
 
 
 class _GRUSeq(torch.autograd.Function):
-    """Recurrence of one layer/direction.  ``xw`` (T,B,3H) = ``W_ih x_t + b_ih``."""
+    """One GRU layer/direction with a hand-written BPTT.
+
+    x (T,B,I);  wcat (4H, H + I (+1)): the block matrix
+    ``[[W_hr W_ir b_r]; [W_hz W_iz b_z]; [W_hn 0 b_hn]; [0 W_in b_in]]``
+    (``b_r = b_ir + b_hr`` etc.; no bias column without biases).  Feature-major
+    inside, with the same ``[h_{t-1}; x_t; 1]`` slot buffer as the LSTM: one
+    matmul per step gives all pre-activations, one per step in the backward
+    accumulates all weight gradients.
+    """
 
     @staticmethod
-    def forward(ctx, xw, h0, w_hh, b_hh, reverse: bool):
-        T, B, G = xw.shape
-        H = G // 3
-        gh = xw.new_empty((T, B, G))
-        rz = xw.new_empty((T, B, 2 * H))
-        n = xw.new_empty((T, B, H))
-        out = xw.new_empty((T, B, H))
-        xs, ghs, rzs, ns, outs = (a.unbind(0) for a in (xw, gh, rz, n, out))
-        w_t = w_hh.t()
-        h = h0
-        for t in time_order(T, reverse):
-            if b_hh is None:
-                g = torch.mm(h, w_t, out=ghs[t])
-            else:
-                g = torch.addmm(b_hh, h, w_t, out=ghs[t])
-            x = xs[t]
-            s = torch.add(x[:, : 2 * H], g[:, : 2 * H], out=rzs[t]).sigmoid_()
-            nt = torch.addcmul(x[:, 2 * H:], s[:, :H], g[:, 2 * H:], out=ns[t]).tanh_()
-            h = torch.lerp(nt, h, s[:, H:], out=outs[t])   # n + z * (h - n)
-        ctx.save_for_backward(h0, w_hh, b_hh, gh, rz, n, out)
-        ctx.reverse = reverse
-        return out, h.clone()
+    @gc_paused
+    def forward(ctx, x, wcat, h0, reverse: bool):
+        T, B, I = x.shape
+        G, Hin = wcat.shape
+        H = G // 4
+        need_grad = any(ctx.needs_input_grad)
+        R, W, first = slot_order(T, reverse)
+        HX = x.new_empty((T + 1, Hin, B))
+        xs = read_slots(HX, reverse)
+        xs[:, H:H + I] = x.transpose(1, 2)
+        if Hin > H + I:
+            xs[:, -1] = 1.0
+        HX[first, :H] = h0.t()
+        E = x.new_empty((T, G, B))
+        N = x.new_empty((T, H, B))
+        pw = GRUPointwise(E, N)
+        HXs, HXh, Es = HX.unbind(0), HX[:, :H].unbind(0), E.unbind(0)
+        for t in range(T) if not reverse else range(T - 1, -1, -1):
+            r, w = R[t], W[t]
+            torch.mm(wcat, HXs[r], out=Es[t])
+            pw.step(t, HXh[r], HXh[w])
+        out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
+        hT = HX[W[T - 1] if not reverse else W[0], :H].t().contiguous()
+        if need_grad:
+            ctx.save_for_backward(wcat, HX, E, N)
+            ctx.flags = (reverse, I)
+        return out, hT
 
     @staticmethod
+    @fused_backward
     def backward(ctx, d_out, d_hT):
-        h0, w_hh, b_hh, gh, rz, n, out = ctx.saved_tensors
-        reverse = ctx.reverse
-        T, B, G = gh.shape
-        H = G // 3
-        h_prev = shift_prev(out, h0, reverse)
-        PZN, P_r, r, z = gru_bwd_factors(rz, n, gh[..., 2 * H:], h_prev)
-        dx = torch.empty_like(gh)       # grad wrt W_ih x + b_ih : [dz_r, dz_z, da_n]
-        dg = torch.empty_like(gh)       # grad wrt W_hh h + b_hh : [dz_r, dz_z, da_n*r]
-        dhs = torch.empty_like(out)
-        dxs, dgs, dhl, dos = dx.unbind(0), dg.unbind(0), dhs.unbind(0), d_out.unbind(0)
-        PZNs, Prs, rs, zs = PZN.unbind(0), P_r.unbind(0), r.unbind(0), z.unbind(0)
-        order = list(time_order(T, not reverse))
-        torch.add(dos[order[0]], d_hT, out=dhl[order[0]])
+        wcat, HX, E, N = ctx.saved_tensors
+        reverse, I = ctx.flags
+        G, Hin = wcat.shape
+        H = G // 4
+        T, B = E.shape[0], E.shape[2]
+        R, W, first = slot_order(T, reverse)
+        need_dx = ctx.needs_input_grad[0]
+        DH = HX.new_empty((T, H, B))
+        DH.copy_(d_out.transpose(1, 2))
+        DH[T - 1 if not reverse else 0].add_(d_hT.t())
+        DHs = DH.unbind(0)
+        dW = HX.new_zeros((G, Hin))
+        dG = HX.new_empty((4, H, B))
+        dGf, dG3 = dG.view(G, B), dG.view(G, B)[: 3 * H]
+        pw = GRUPointwise(E, N)
+        HXs, HXh = HX.unbind(0), HX[:, :H].unbind(0)
+        w_h_t = wcat[: 3 * H, :H].t().contiguous()      # W_hh^T
+        if need_dx:
+            w_x_t = wcat[:, H:H + I].t().contiguous()   # [W_ir; W_iz; 0; W_in]^T
+            DX = HX.new_empty((T, I, B))
+            DXs = DX.unbind(0)
         dh0 = None
-        for k, t in enumerate(order):
-            dh = dhl[t]
-            dxt, dgt = dxs[t], dgs[t]
-            torch.mul(dh.unsqueeze(1), PZNs[t].view(B, 2, H), out=dxt[:, H:].view(B, 2, H))
-            dan = dxt[:, 2 * H:]
-            torch.mul(dan, Prs[t], out=dxt[:, :H])
-            dgt[:, : 2 * H].copy_(dxt[:, : 2 * H])
-            torch.mul(dan, rs[t], out=dgt[:, 2 * H:])
-            if k + 1 < T:
-                nxt = order[k + 1]
-                torch.addmm(torch.addcmul(dos[nxt], dh, zs[t]), dgt, w_hh, out=dhl[nxt])
+        for t in range(T - 1, -1, -1) if not reverse else range(T):
+            r = R[t]
+            dh = DHs[t]
+            pw.bwd_step(t, dh, HXh[r], dG)
+            dW.addmm_(dGf, HXs[r].t())
+            if need_dx:
+                torch.mm(w_x_t, dGf, out=DXs[t])
+            if t != (0 if not reverse else T - 1):
+                nxt = DHs[t - 1 if not reverse else t + 1]
+                nxt.addcmul_(dh, pw.Z[t]).addmm_(w_h_t, dG3)
             else:
-                dh0 = torch.addmm(dh * zs[t], dgt, w_hh)
-        dw_hh = torch.mm(dg.view(T * B, G).t(), h_prev.reshape(T * B, H))
-        db_hh = dg.sum((0, 1)) if b_hh is not None else None
-        return dx, dh0, dw_hh, db_hh, None
+                dh0 = torch.addmm(dh * pw.Z[t], w_h_t, dG3).t()
+        return (DX.transpose(1, 2) if need_dx else None), dW, dh0, None
+
+
+def gru_wcat(w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor]):
+    """The (4H, H + I (+1)) block matrix of :class:`_GRUSeq` (differentiable)."""
+    H = w_hh.shape[1]
+    I = w_ih.shape[1]
+    zHI, zHH = w_ih.new_zeros((H, I)), w_hh.new_zeros((H, H))
+    cols_h = torch.cat([w_hh, zHH], 0)                              # (4H, H)
+    cols_x = torch.cat([w_ih[: 2 * H], zHI, w_ih[2 * H:]], 0)       # (4H, I)
+    parts = [cols_h, cols_x]
+    if b_ih is not None:
+        b = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_hh[2 * H:], b_ih[2 * H:]])
+        parts.append(b.unsqueeze(1))
+    return torch.cat(parts, 1)
 
 
 class GRU(RecurrentBase):
@@ -128,8 +188,8 @@ class GRU(RecurrentBase):
                          dropout, bidirectional, 0, device=device, dtype=dtype)
 
     def _run_fused(self, x, h0, p, reverse):
-        xw = proj_in(x, p["w_ih"], p["b_ih"])
-        return _GRUSeq.apply(xw, h0, p["w_hh"], p["b_hh"], reverse)
+        wcat = gru_wcat(p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
+        return _GRUSeq.apply(x, wcat, h0, reverse)
 
     def _run_steps(self, x, h, p, reverse, rec: Optional[dict]):
         H = self.hidden_size

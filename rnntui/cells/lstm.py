@@ -36,7 +36,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import RecurrentBase, add_bias, proj_in, record, shift_prev, time_order
+from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
+                   read_slots, record, slot_order, time_order)
 
 __all__ = ["LSTM"]
 
@@ -46,111 +47,191 @@ def to_internal(w: Optional[Tensor], H: int) -> Optional[Tensor]:
     return None if w is None else torch.roll(w, H, 0)
 
 
-def lstm_cell_fwd(g: Tensor, c: Tensor, c_out: Tensor, tc_out: Tensor, h_out: Tensor,
-                  H: int) -> None:
-    """Pointwise LSTM update, in place. ``g`` (B, 4H): pre-activations in the
-    internal order (o, i, f, g), turned into activations."""
-    g[:, : 3 * H].sigmoid_()
-    g[:, 3 * H:].tanh_()
-    c_new = torch.mul(g[:, 2 * H: 3 * H], c, out=c_out)
-    c_new.addcmul_(g[:, H: 2 * H], g[:, 3 * H:])
-    tc = torch.tanh(c_new, out=tc_out)
-    torch.mul(g[:, :H], tc, out=h_out)
+class LSTMPointwise:
+    """The pointwise part of an LSTM step, feature-major, shared by LSTM and
+    mLSTM.  ``E`` is a (T+1, 5H, B) slot buffer (see :func:`slot_order`); a
+    slot holds ``[z_o; z_i; z_f; z_g; c_prev]`` (internal gate order o, i, f,
+    g), the pre-activations being written by the step's matmul.
 
+    Forward (``step``), with h~ = o tanh(c), ig = i g, fc = f c_{t-1}::
 
-def lstm_bwd_factors(gates: Tensor, cs: Tensor, tcs: Tensor, c0: Tensor, reverse: bool):
-    """Everything in the pointwise backward that does not depend on the
-    incoming gradient, for all steps at once. Returns ``(P_o, K, P_ifg, f)``:
+        o, i, f = sigmoid(z_o, z_i, z_f);  g = tanh(z_g)
+        [ig, fc] = [i, f] * [g, c_{t-1}];  c_t = ig + fc;  h~_t = o tanh(c_t)
 
-    dz_o = dh * P_o,  dc += dh * K,  [dz_i, dz_f, dz_g] = dc * P_ifg,  dc_prev = dc * f
+    and, when gradients are needed, the factors of the pointwise backward,
+    computed while the step's data is still in cache::
+
+        P_o = h~ - h~ o   (= tanh(c) o (1-o))     K   = o - h~ tanh(c)  (= o (1-tanh(c)^2))
+        P_i = ig - ig i   (= g i (1-i))           P_f = fc - fc f       (= c_{t-1} f (1-f))
+        P_g = i - ig g    (= i (1-g^2))
+
+    Backward (``bwd_step``): ``dc += dh K;  dz = [dh P_o, dc P_i, dc P_f, dc P_g];
+    dc_{t-1} = dc f``.
     """
-    T, B, G = gates.shape
-    H = G // 4
-    o, i, f, g = (gates[..., k * H:(k + 1) * H] for k in range(4))
-    s = gates[..., : 3 * H]
-    ds = s - s * s                                   # sigmoid' for o, i, f
-    P_o = tcs * ds[..., :H]
-    K = o - o * tcs * tcs
-    P = gates.new_empty((T, B, 3 * H))
-    torch.mul(g, ds[..., H: 2 * H], out=P[..., :H])
-    torch.mul(shift_prev(cs, c0, reverse), ds[..., 2 * H:], out=P[..., H: 2 * H])
-    torch.mul(i, 1 - g * g, out=P[..., 2 * H:])
-    return P_o, K, P, f
+
+    def __init__(self, E: Tensor, need_grad: bool, FB: Optional[Tensor] = None,
+                 K: Optional[Tensor] = None) -> None:
+        T1, G5, B = E.shape
+        T, H = T1 - 1, G5 // 5
+        e5 = E.view(T1, 5, H, B)
+        self.F = e5[:, 2].unbind(0)
+        if FB is not None:                      # backward: factors and f only
+            self.FBo, self.FBr, self.Ks = FB[:, 0].unbind(0), FB[:, 1:].unbind(0), K.unbind(0)
+            return
+        self.Z = E[:, : 4 * H].unbind(0)
+        self.S3, self.O, self.I, self.Gg, self.C, self.IF, self.GC = (
+            e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 1].unbind(0), e5[:, 3].unbind(0),
+            e5[:, 4].unbind(0), e5[:, 1:3].unbind(0), e5[:, 3:].unbind(0))
+        self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
+        self.ig, self.fc = self.xb.unbind(0)
+        self.need_grad = need_grad
+        if need_grad:
+            self.FB = E.new_empty((T, 4, H, B))        # [P_o, P_i, P_f, P_g]
+            self.K = E.new_empty((T, H, B))
+            self.FBo, self.FBif, self.FBg, self.Ks = (
+                self.FB[:, 0].unbind(0), self.FB[:, 1:3].unbind(0), self.FB[:, 3].unbind(0),
+                self.K.unbind(0))
+        else:
+            self.FB = self.K = None
+
+    def step(self, t: int, r: int, w: int, h_out: Tensor) -> Tensor:
+        """Step ``t`` reading slot ``r`` (gates, c_{t-1}); writes c_t into slot
+        ``w`` and h~_t into ``h_out``."""
+        self.S3[r].sigmoid_()
+        g = self.Gg[r].tanh_()
+        IF = self.IF[r]
+        xb = torch.mul(IF, self.GC[r], out=self.xb)                # [ig, fc]
+        c = torch.add(self.ig, self.fc, out=self.C[w])
+        tc = torch.tanh(c)
+        o = self.O[r]
+        hp = torch.mul(o, tc, out=h_out)
+        if self.need_grad:
+            torch.addcmul(hp, hp, o, value=-1.0, out=self.FBo[t])
+            torch.addcmul(xb, xb, IF, value=-1.0, out=self.FBif[t])
+            torch.addcmul(o, hp, tc, value=-1.0, out=self.Ks[t])
+            torch.addcmul(self.I[r], self.ig, g, value=-1.0, out=self.FBg[t])
+        return hp
+
+    def bwd_step(self, t: int, r: int, dh: Tensor, dc: Tensor, dz_o: Tensor,
+                 dz_r: Tensor) -> Tensor:
+        dc = torch.addcmul(dc, dh, self.Ks[t])
+        torch.mul(dh, self.FBo[t], out=dz_o)
+        torch.mul(dc, self.FBr[t], out=dz_r)
+        return torch.mul(dc, self.F[r])
 
 
-def lstm_cell_bwd(dh: Tensor, dc: Tensor, K: Tensor, P_o: Tensor, P: Tensor, f: Tensor,
-                  dz: Tensor, H: int) -> Tensor:
-    """One step of the pointwise backward; writes the pre-activation gradient
-    into ``dz`` (B, 4H, internal order) and returns dL/dc_{t-1}."""
-    B = dh.shape[0]
-    dc = torch.addcmul(dc, dh, K)
-    torch.mul(dh, P_o, out=dz[:, :H])
-    torch.mul(dc.unsqueeze(1), P.view(B, 3, H), out=dz[:, H:].view(B, 3, H))
-    return dc * f
+def dz_views(DZ: Tensor, H: int):
+    """Per-step views of a (T, 4H, B) gradient buffer: whole, o block, [i,f,g] blocks."""
+    T, G, B = DZ.shape
+    v = DZ.view(T, 4, H, B)
+    return DZ.unbind(0), v[:, 0].unbind(0), v[:, 1:].unbind(0)
 
 
 class _LSTMSeq(torch.autograd.Function):
-    """Recurrence of one layer/direction.  ``xw`` (T,B,4H): ``W_ih x_t + b``
-    in the internal gate order; ``w_hh`` (4H, H_out) internal order;
-    ``w_hr`` (P, H) or None."""
+    """One LSTM layer/direction with a hand-written BPTT.
+
+    x (T,B,I);  wcat (4H, H_out + I (+1)) = [W_hh | W_ih | b] with the gate
+    rows in the internal order (o, i, f, g), b = b_ih + b_hh (the column is
+    absent without biases);  w_hr (P, H) or None.
+
+    Every per-step tensor is feature-major, (features, B), so gate blocks are
+    contiguous and all pointwise ops run on contiguous memory.  A slot buffer
+    ``HX`` (T+1, H_out + I (+1), B) holds ``[h_{t-1}; x_t; 1]`` for each step:
+    one matmul ``z = wcat @ HX_slot`` per step gives all four gates including
+    the input projection and the bias, each step writes its ``h_t`` into the
+    next slot, and the backward accumulates ``dW += dz HX_slot^T`` — the
+    gradients of W_hh, W_ih and b in one matmul.
+    """
 
     @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, w_hr, reverse: bool):
-        T, B, G = xw.shape
+    @gc_paused
+    def forward(ctx, x, wcat, h0, c0, w_hr, reverse: bool):
+        T, B, I = x.shape
+        G, Hin = wcat.shape
         H = G // 4
         H_out = h0.shape[-1]
-        gates = xw.new_empty((T, B, G))
-        cs = xw.new_empty((T, B, H))
-        tcs = xw.new_empty((T, B, H))
-        out = xw.new_empty((T, B, H_out))
-        hpre = xw.new_empty((T, B, H)) if w_hr is not None else None
-        xs, gs, css, tcss, outs = (a.unbind(0) for a in (xw, gates, cs, tcs, out))
-        hps = hpre.unbind(0) if hpre is not None else None
-        w_hh_t = w_hh.t()
-        w_hr_t = None if w_hr is None else w_hr.t()
-        h, c = h0, c0
-        for t in time_order(T, reverse):
-            g = torch.addmm(xs[t], h, w_hh_t, out=gs[t])
-            if hps is None:
-                lstm_cell_fwd(g, c, css[t], tcss[t], outs[t], H)
+        need_grad = any(ctx.needs_input_grad)
+        R, W, first = slot_order(T, reverse)
+        HX = x.new_empty((T + 1, Hin, B))
+        xs = read_slots(HX, reverse)
+        xs[:, H_out:H_out + I] = x.transpose(1, 2)
+        if Hin > H_out + I:
+            xs[:, -1] = 1.0
+        HX[first, :H_out] = h0.t()
+        E = x.new_empty((T + 1, 5 * H, B))
+        E[first, 4 * H:] = c0.t()
+        pw = LSTMPointwise(E, need_grad)
+        HXs, HXh, Z = HX.unbind(0), HX[:, :H_out].unbind(0), pw.Z
+        if w_hr is not None:
+            HP = x.new_empty((T, H, B))
+            HPs = HP.unbind(0)
+        for t in range(T) if not reverse else range(T - 1, -1, -1):
+            r, w = R[t], W[t]
+            torch.mm(wcat, HXs[r], out=Z[r])                # z = W_hh h + W_ih x + b
+            if w_hr is None:
+                pw.step(t, r, w, HXh[w])
             else:
-                lstm_cell_fwd(g, c, css[t], tcss[t], hps[t], H)
-                torch.mm(hps[t], w_hr_t, out=outs[t])
-            h, c = outs[t], css[t]
-        ctx.save_for_backward(h0, c0, w_hh, w_hr, gates, cs, tcs, out, hpre)
-        ctx.reverse = reverse
-        return out, h.clone(), c.clone()
+                torch.mm(w_hr, pw.step(t, r, w, HPs[t]), out=HXh[w])
+        out = in_time_order(HX, reverse)[:, :H_out].transpose(1, 2).contiguous()
+        last = W[T - 1] if not reverse else W[0]
+        hT = HX[last, :H_out].t().contiguous()
+        cT = E[last, 4 * H:].t().contiguous()
+        if need_grad:
+            ctx.save_for_backward(wcat, w_hr, HX, E, pw.FB, pw.K,
+                                  HP if w_hr is not None else None)
+            ctx.flags = (reverse, I)
+        return out, hT, cT
 
     @staticmethod
+    @fused_backward
     def backward(ctx, d_out, d_hT, d_cT):
-        h0, c0, w_hh, w_hr, gates, cs, tcs, out, hpre = ctx.saved_tensors
-        reverse = ctx.reverse
-        T, B, G = gates.shape
+        wcat, w_hr, HX, E, FB, K, HP = ctx.saved_tensors
+        reverse, I = ctx.flags
+        G, Hin = wcat.shape
         H = G // 4
-        H_out = out.shape[-1]
-        P_o, K, P, f = lstm_bwd_factors(gates, cs, tcs, c0, reverse)
-        dz = torch.empty_like(gates)
-        dhs = torch.empty_like(out)                    # total dL/dh_t
-        dzs, dhl, dos = dz.unbind(0), dhs.unbind(0), d_out.unbind(0)
-        Pos, Ks, Ps, fs = P_o.unbind(0), K.unbind(0), P.unbind(0), f.unbind(0)
-        order = list(time_order(T, not reverse))
-        torch.add(dos[order[0]], d_hT, out=dhl[order[0]])
-        dc = d_cT
-        for k, t in enumerate(order):
-            dh = dhl[t]
-            if w_hr is not None:
-                dh = torch.mm(dh, w_hr)
-            dc = lstm_cell_bwd(dh, dc, Ks[t], Pos[t], Ps[t], fs[t], dzs[t], H)
-            if k + 1 < T:
-                nxt = order[k + 1]
-                torch.addmm(dos[nxt], dzs[t], w_hh, out=dhl[nxt])
-        dh0 = torch.mm(dzs[order[-1]], w_hh)
-        h_prev = shift_prev(out, h0, reverse)
-        dw_hh = torch.mm(dz.view(T * B, G).t(), h_prev.reshape(T * B, H_out))
-        dw_hr = None
+        T1, _, B = HX.shape
+        T = T1 - 1
+        H_out = w_hr.shape[0] if w_hr is not None else H
+        need_dx = ctx.needs_input_grad[0]
+        R, W, first = slot_order(T, reverse)
+        order = range(T - 1, -1, -1) if not reverse else range(T)
+        DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
+        DH.copy_(d_out.transpose(1, 2))
+        t0 = T - 1 if not reverse else 0
+        DH[t0].add_(d_hT.t())
+        DHs = DH.unbind(0)
+        dc = d_cT.t()
+        dW = HX.new_zeros((G, Hin))
+        dz = HX.new_empty((G, B))                      # dL/dz for the current step
+        dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
+        if need_dx:
+            w_ih_t = wcat[:, H_out:H_out + I].t().contiguous()
+            DX = HX.new_empty((T, I, B))
+            DXs = DX.unbind(0)
+        pw = LSTMPointwise(E, True, FB, K)
+        HXs = HX.unbind(0)
+        w_hh_t = wcat[:, :H_out].t().contiguous()
         if w_hr is not None:
-            dw_hr = torch.mm(dhs.view(T * B, H_out).t(), hpre.view(T * B, H))
-        return dz, dh0, dc, dw_hh, dw_hr, None
+            w_hr_t = w_hr.t().contiguous()
+            dw_hr = torch.zeros_like(w_hr)
+            HPs = HP.unbind(0)
+        dh0 = None
+        for t in order:
+            r = R[t]
+            dh = DHs[t]
+            if w_hr is not None:
+                dw_hr.addmm_(dh, HPs[t].t())
+                dh = torch.mm(w_hr_t, dh)
+            dc = pw.bwd_step(t, r, dh, dc, dz_o, dz_r)
+            dW.addmm_(dz, HXs[r].t())                  # dW_hh, dW_ih, db
+            if need_dx:
+                torch.mm(w_ih_t, dz, out=DXs[t])      # dL/dx_t = W_ih^T dz
+            if t != (0 if not reverse else T - 1):
+                DHs[t - 1 if not reverse else t + 1].addmm_(w_hh_t, dz)   # += W_hh^T dz
+            else:
+                dh0 = torch.mm(w_hh_t, dz).t()
+        dx = DX.transpose(1, 2) if need_dx else None
+        return dx, dW, dh0, dc.t(), dw_hr if w_hr is not None else None, None
 
 
 class LSTM(RecurrentBase):
@@ -178,9 +259,10 @@ class LSTM(RecurrentBase):
     def _run_fused(self, x, state, p, reverse):
         h0, c0 = state
         H = self.hidden_size
-        b = to_internal(add_bias(p["b_ih"], p["b_hh"]), H)
-        xw = proj_in(x, to_internal(p["w_ih"], H), b)
-        out, hT, cT = _LSTMSeq.apply(xw, h0, c0, to_internal(p["w_hh"], H), p["w_hr"], reverse)
+        b = add_bias(p["b_ih"], p["b_hh"])
+        parts = [p["w_hh"], p["w_ih"]] + ([] if b is None else [b.unsqueeze(1)])
+        wcat = to_internal(torch.cat(parts, 1), H)          # [W_hh | W_ih | b]
+        out, hT, cT = _LSTMSeq.apply(x, wcat, h0, c0, p["w_hr"], reverse)
         return out, (hT, cT)
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):

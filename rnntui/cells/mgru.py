@@ -43,94 +43,104 @@ from typing import Optional
 
 import torch
 
-from .base import RecurrentBase, proj_in, record, shift_prev, time_order
-from .gru import gru_bwd_factors
+from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, record, slot_order,
+                   time_order)
+from .gru import GRUPointwise
 from .mlstm import mult_input
 
 __all__ = ["MultiplicativeGRU"]
 
 
 class _MGRUSeq(torch.autograd.Function):
-    """Recurrence of one mGRU layer/direction.
+    """Recurrence of one mGRU layer/direction, feature-major inside.
 
-    xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wcat (I+3H, H) = [U_m; W_hh];
-    bcat (I+3H,) = [0; b_hh] or None;  w_ih (3H, I);  b_ih (3H,) or None.
+    xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wh (I+3H, H) = [U_m; W_hh];
+    wx (4H, I) = [W_ir; W_iz; 0; W_in];  binit (4H,) = [b_ir + b_hr; b_iz + b_hz;
+    b_hn; b_in] or None.  A (T, I+4H, B) buffer holds per step
+    ``[m; a_r; a_z; W_hn h + b_hn; W_in x̂ + b_in]``, pre-filled with
+    ``[W_m x_t + b_m; binit]``; per step::
+
+        [m; a_r; a_z; ghn] += wh h_{t-1};   x̂ = m ⊙ x_t;   [a_r; a_z; .; gxn] += wx x̂;
+        GRU pointwise (see :class:`~rnntui.cells.gru.GRUPointwise`)
     """
 
     @staticmethod
-    def forward(ctx, xm, x, h0, wcat, bcat, w_ih, b_ih, reverse: bool):
+    @gc_paused
+    def forward(ctx, xm, x, h0, wh, wx, binit, reverse: bool):
         T, B, I = x.shape
-        G = w_ih.shape[0]
-        H = G // 3
-        HH = x.new_empty((T, B, I + G))
-        M = x.new_empty((T, B, I))
-        XH = x.new_empty((T, B, I))
-        GX = x.new_empty((T, B, G))     # after the step: [r, z, W_in x̂ + b_in]
-        N = x.new_empty((T, B, H))
-        out = x.new_empty((T, B, H))
-        xms, xs, HHs, Ms, XHs, GXs, Ns, outs = (
-            a.unbind(0) for a in (xm, x, HH, M, XH, GX, N, out))
-        wcat_t, w_ih_t = wcat.t(), w_ih.t()
-        h = h0
-        for t in time_order(T, reverse):
-            if bcat is None:
-                hh = torch.mm(h, wcat_t, out=HHs[t])
-            else:
-                hh = torch.addmm(bcat, h, wcat_t, out=HHs[t])
-            m = torch.add(xms[t], hh[:, :I], out=Ms[t])
-            xh = torch.mul(m, xs[t], out=XHs[t])
-            if b_ih is None:
-                gx = torch.mm(xh, w_ih_t, out=GXs[t])
-            else:
-                gx = torch.addmm(b_ih, xh, w_ih_t, out=GXs[t])
-            s = gx[:, : 2 * H]
-            s.add_(hh[:, I: I + 2 * H]).sigmoid_()
-            n = torch.addcmul(gx[:, 2 * H:], s[:, :H], hh[:, I + 2 * H:], out=Ns[t]).tanh_()
-            h = torch.lerp(n, h, s[:, H:], out=outs[t])
-        ctx.save_for_backward(x, h0, wcat, bcat, w_ih, b_ih, HH, M, XH, GX, N, out)
-        ctx.reverse = reverse
-        return out, h.clone()
+        G = wx.shape[0]
+        H = G // 4
+        need_grad = any(ctx.needs_input_grad)
+        R, W, first = slot_order(T, reverse)
+        HH = x.new_empty((T + 1, H, B))
+        HH[first] = h0.t()
+        EM = x.new_empty((T, I + G, B))
+        EM[:, :I] = xm.transpose(1, 2)
+        if binit is None:
+            EM[:, I:] = 0.0
+        else:
+            EM[:, I:] = binit.unsqueeze(1)
+        XT = x.transpose(1, 2).contiguous()
+        XH = x.new_empty((T, I, B))
+        N = x.new_empty((T, H, B))
+        pw = GRUPointwise(EM[:, I:], N)
+        Hs, EMh, Ms, Gs = HH.unbind(0), EM[:, :I + 3 * H].unbind(0), EM[:, :I].unbind(0), EM[:, I:].unbind(0)
+        XTs, XHs = XT.unbind(0), XH.unbind(0)
+        for t in range(T) if not reverse else range(T - 1, -1, -1):
+            h = Hs[R[t]]
+            EMh[t].addmm_(wh, h)                          # m = W_m x + b_m + U_m h, W_hh h
+            xh = torch.mul(Ms[t], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
+            Gs[t].addmm_(wx, xh)                           # + W_ih x̂
+            pw.step(t, h, Hs[W[t]])
+        out = in_time_order(HH, reverse).transpose(1, 2).contiguous()
+        hT = HH[W[T - 1] if not reverse else W[0]].t().contiguous()
+        if need_grad:
+            ctx.save_for_backward(XT, wh, wx, HH, EM, XH, N)
+            ctx.flags = (reverse, binit is not None)
+        return out, hT
 
     @staticmethod
+    @fused_backward
     def backward(ctx, d_out, d_hT):
-        x, h0, wcat, bcat, w_ih, b_ih, HH, M, XH, GX, N, out = ctx.saved_tensors
-        reverse = ctx.reverse
-        T, B, I = x.shape
-        G = w_ih.shape[0]
-        H = G // 3
-        h_prev = shift_prev(out, h0, reverse)
-        PZN, P_r, r, z = gru_bwd_factors(GX[..., : 2 * H], N, HH[..., I + 2 * H:], h_prev)
-        dgx = x.new_empty((T, B, G))       # [dz_r, dz_z, da_n]
-        dmg = x.new_empty((T, B, I + G))   # [dm, dz_r, dz_z, da_n * r]
-        dxh = x.new_empty((T, B, I))
-        dhs = torch.empty_like(out)
-        dgxs, dmgs, dxhs, dhl, dos, xs = (a.unbind(0) for a in (dgx, dmg, dxh, dhs, d_out, x))
-        PZNs, Prs, rs, zs = PZN.unbind(0), P_r.unbind(0), r.unbind(0), z.unbind(0)
-        order = list(time_order(T, not reverse))
-        torch.add(dos[order[0]], d_hT, out=dhl[order[0]])
+        XT, wh, wx, HH, EM, XH, N = ctx.saved_tensors
+        reverse, has_b = ctx.flags
+        T, I, B = XT.shape
+        G = wx.shape[0]
+        H = G // 4
+        R, W, first = slot_order(T, reverse)
+        DH = HH.new_empty((T, H, B))
+        DH.copy_(d_out.transpose(1, 2))
+        DH[T - 1 if not reverse else 0].add_(d_hT.t())
+        DHs = DH.unbind(0)
+        dWh = HH.new_zeros(wh.shape)
+        dWx = HH.new_zeros(wx.shape)
+        DMG = HH.new_empty((T, I + G, B))                  # [dm; da_r; da_z; dghn; da_n]
+        DMGh, DMs, DGs = DMG[:, :I + 3 * H].unbind(0), DMG[:, :I].unbind(0), DMG[:, I:].unbind(0)
+        DG4 = DMG[:, I:].view(T, 4, H, B).unbind(0)
+        DXH = HH.new_empty((T, I, B))
+        DXHs, XTs, XHs, Hs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HH.unbind(0)
+        pw = GRUPointwise(EM[:, I:], N)
+        wx_t = wx.t().contiguous()
+        wh_t = wh.t().contiguous()
         dh0 = None
-        for k, t in enumerate(order):
-            dh = dhl[t]
-            a, dm = dgxs[t], dmgs[t]
-            torch.mul(dh.unsqueeze(1), PZNs[t].view(B, 2, H), out=a[:, H:].view(B, 2, H))
-            dan = a[:, 2 * H:]
-            torch.mul(dan, Prs[t], out=a[:, :H])
-            dm[:, I: I + 2 * H].copy_(a[:, : 2 * H])
-            torch.mul(dan, rs[t], out=dm[:, I + 2 * H:])
-            d_xh = torch.mm(a, w_ih, out=dxhs[t])
-            torch.mul(d_xh, xs[t], out=dm[:, :I])
-            if k + 1 < T:
-                nxt = order[k + 1]
-                torch.addmm(torch.addcmul(dos[nxt], dh, zs[t]), dm, wcat, out=dhl[nxt])
+        for t in range(T - 1, -1, -1) if not reverse else range(T):
+            h = Hs[R[t]]
+            dh = DHs[t]
+            pw.bwd_step(t, dh, h, DG4[t])
+            dg = DGs[t]
+            dxh = torch.mm(wx_t, dg, out=DXHs[t])          # dL/dx̂
+            torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+            dmg = DMGh[t]
+            dWh.addmm_(dmg, h.t())
+            dWx.addmm_(dg, XHs[t].t())
+            if t != (0 if not reverse else T - 1):
+                DHs[t - 1 if not reverse else t + 1].addcmul_(dh, pw.Z[t]).addmm_(wh_t, dmg)
             else:
-                dh0 = torch.addmm(dh * zs[t], dm, wcat)
-        flat = dmg.view(T * B, I + G)
-        dwcat = torch.mm(flat.t(), h_prev.reshape(T * B, H))
-        dbcat = flat.sum(0) if bcat is not None else None
-        gflat = dgx.view(T * B, G)
-        dw_ih = torch.mm(gflat.t(), XH.view(T * B, I))
-        db_ih = gflat.sum(0) if b_ih is not None else None
-        return dmg[..., :I], dxh * M, dh0, dwcat, dbcat, dw_ih, db_ih, None
+                dh0 = torch.addmm(dh * pw.Z[t], wh_t, dmg).t()
+        dxm = DMG[:, :I].transpose(1, 2)
+        dx = (DXH * EM[:, :I]).transpose(1, 2)             # dL/dx̂ ⊙ m
+        dbinit = DMG[:, I:].sum((0, 2)) if has_b else None
+        return dxm, dx, dh0, dWh, dWx, dbinit, None
 
 
 class MultiplicativeGRU(RecurrentBase):
@@ -159,10 +169,14 @@ class MultiplicativeGRU(RecurrentBase):
         x = x.contiguous()
         I = x.shape[-1]
         xm = mult_input(x, p, self.mult_bias)
-        wcat = torch.cat([p["w_hm"], p["w_hh"]], 0)
-        b_hh = p["b_hh"]
-        bcat = None if b_hh is None else torch.cat([b_hh.new_zeros(I), b_hh], 0)
-        return _MGRUSeq.apply(xm, x, h0, wcat, bcat, p["w_ih"], p["b_ih"], reverse)
+        H = self.hidden_size
+        w_ih, b_ih, b_hh = p["w_ih"], p["b_ih"], p["b_hh"]
+        wh = torch.cat([p["w_hm"], p["w_hh"]], 0)
+        wx = torch.cat([w_ih[: 2 * H], w_ih.new_zeros((H, I)), w_ih[2 * H:]], 0)
+        binit = None
+        if b_ih is not None:
+            binit = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_hh[2 * H:], b_ih[2 * H:]])
+        return _MGRUSeq.apply(xm, x, h0, wh, wx, binit, reverse)
 
     def _run_steps(self, x, h, p, reverse, rec: Optional[dict]):
         H = self.hidden_size

@@ -52,8 +52,9 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import RecurrentBase, add_bias, proj_in, record, shift_prev, time_order
-from .lstm import lstm_bwd_factors, lstm_cell_bwd, lstm_cell_fwd, to_internal
+from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
+                   read_slots, record, slot_order, time_order)
+from .lstm import LSTMPointwise, to_internal
 
 __all__ = ["MultiplicativeLSTM", "mult_input"]
 
@@ -68,75 +69,97 @@ def mult_input(x: Tensor, p: dict, mult_bias: float) -> Tensor:
 
 
 class _MLSTMSeq(torch.autograd.Function):
-    """Recurrence of one mLSTM layer/direction.
+    """Recurrence of one mLSTM layer/direction, feature-major inside.
 
-    xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wcat (I+4H, H) = [U_m; W_hh] (gate
-    rows in the internal order o,i,f,g);  bcat (I+4H,) = [0; b_ih + b_hh] or
-    None;  w_ih (4H, I) internal order.
+    xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wcat (I+4H, H (+1)) =
+    [[U_m; W_hh] | [0; b]] with the gate rows in the internal order o,i,f,g
+    and b = b_ih + b_hh (no column without biases);  w_ih (4H, I) internal
+    order.  Slot buffers (see :func:`~rnntui.cells.lstm.slot_order`):
+    ``HX`` holds ``[h_{t-1}; 1]`` and ``EM`` holds ``[m; z; c_{t-1}]``, with
+    ``m`` pre-filled with ``W_m x_t + b_m`` and ``z`` with 0.  Per step::
+
+        [m; z] += wcat [h_{t-1}; 1];   x̂ = m ⊙ x_t;   z += W_ih x̂;   LSTM pointwise
     """
 
     @staticmethod
-    def forward(ctx, xm, x, h0, c0, wcat, bcat, w_ih, reverse: bool):
+    @gc_paused
+    def forward(ctx, xm, x, h0, c0, wcat, w_ih, reverse: bool):
         T, B, I = x.shape
-        G = w_ih.shape[0]
+        G, Hin = wcat.shape[0] - I, wcat.shape[1]
         H = G // 4
-        gates = x.new_empty((T, B, G))
-        cs = x.new_empty((T, B, H))
-        tcs = x.new_empty((T, B, H))
-        out = x.new_empty((T, B, H))
-        M = x.new_empty((T, B, I))
-        XH = x.new_empty((T, B, I))
-        hh = x.new_empty((B, I + G))
-        xms, xs, gs, css, tcss, outs, Ms, XHs = (
-            a.unbind(0) for a in (xm, x, gates, cs, tcs, out, M, XH))
-        wcat_t, w_ih_t = wcat.t(), w_ih.t()
-        h, c = h0, c0
-        for t in time_order(T, reverse):
-            if bcat is None:
-                torch.mm(h, wcat_t, out=hh)
-            else:
-                torch.addmm(bcat, h, wcat_t, out=hh)
-            m = torch.add(xms[t], hh[:, :I], out=Ms[t])
-            xh = torch.mul(m, xs[t], out=XHs[t])
-            g = torch.addmm(hh[:, I:], xh, w_ih_t, out=gs[t])
-            lstm_cell_fwd(g, c, css[t], tcss[t], outs[t], H)
-            h, c = outs[t], css[t]
-        ctx.save_for_backward(x, h0, c0, wcat, bcat, w_ih, gates, cs, tcs, out, M, XH)
-        ctx.reverse = reverse
-        return out, h.clone(), c.clone()
+        need_grad = any(ctx.needs_input_grad)
+        R, W, first = slot_order(T, reverse)
+        HX = x.new_empty((T + 1, Hin, B))
+        HX[first, :H] = h0.t()
+        if Hin > H:
+            read_slots(HX, reverse)[:, H] = 1.0
+        EM = x.new_empty((T + 1, I + 5 * H, B))
+        em = read_slots(EM, reverse)
+        em[:, :I] = xm.transpose(1, 2)
+        em[:, I:I + G] = 0.0
+        EM[first, I + G:] = c0.t()
+        XT = x.transpose(1, 2).contiguous()
+        XH = x.new_empty((T, I, B))
+        pw = LSTMPointwise(EM[:, I:], need_grad)
+        MZs, Ms, Zs = EM[:, :I + G].unbind(0), EM[:, :I].unbind(0), pw.Z
+        HXs, HXh, XTs, XHs = HX.unbind(0), HX[:, :H].unbind(0), XT.unbind(0), XH.unbind(0)
+        for t in range(T) if not reverse else range(T - 1, -1, -1):
+            r, w = R[t], W[t]
+            MZs[r].addmm_(wcat, HXs[r])                   # m = W_m x + b_m + U_m h; z = W_hh h + b
+            xh = torch.mul(Ms[r], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
+            Zs[r].addmm_(w_ih, xh)                         # z += W_ih x̂
+            pw.step(t, r, w, HXh[w])
+        out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
+        last = W[T - 1] if not reverse else W[0]
+        hT = HX[last, :H].t().contiguous()
+        cT = EM[last, I + G:].t().contiguous()
+        if need_grad:
+            ctx.save_for_backward(XT, wcat, w_ih, HX, EM, XH, pw.FB, pw.K)
+            ctx.flags = reverse
+        return out, hT, cT
 
     @staticmethod
+    @fused_backward
     def backward(ctx, d_out, d_hT, d_cT):
-        x, h0, c0, wcat, bcat, w_ih, gates, cs, tcs, out, M, XH = ctx.saved_tensors
-        reverse = ctx.reverse
-        T, B, I = x.shape
-        G = w_ih.shape[0]
+        XT, wcat, w_ih, HX, EM, XH, FB, K = ctx.saved_tensors
+        reverse = ctx.flags
+        T, I, B = XT.shape
+        G, Hin = w_ih.shape[0], wcat.shape[1]
         H = G // 4
-        P_o, K, P, f = lstm_bwd_factors(gates, cs, tcs, c0, reverse)
-        dmg = x.new_empty((T, B, I + G))      # [dm, dz] per step
-        dxh = x.new_empty((T, B, I))
-        dhs = torch.empty_like(out)
-        dmgs, dxhs, dhl, dos, xs = (a.unbind(0) for a in (dmg, dxh, dhs, d_out, x))
-        Pos, Ks, Ps, fs = P_o.unbind(0), K.unbind(0), P.unbind(0), f.unbind(0)
-        order = list(time_order(T, not reverse))
-        torch.add(dos[order[0]], d_hT, out=dhl[order[0]])
-        dc = d_cT
-        for k, t in enumerate(order):
-            dmt = dmgs[t]
-            dz = dmt[:, I:]
-            dc = lstm_cell_bwd(dhl[t], dc, Ks[t], Pos[t], Ps[t], fs[t], dz, H)
-            d_xh = torch.mm(dz, w_ih, out=dxhs[t])
-            torch.mul(d_xh, xs[t], out=dmt[:, :I])
-            if k + 1 < T:
-                nxt = order[k + 1]
-                torch.addmm(dos[nxt], dmt, wcat, out=dhl[nxt])
-        dh0 = torch.mm(dmgs[order[-1]], wcat)
-        h_prev = shift_prev(out, h0, reverse)
-        flat = dmg.view(T * B, I + G)
-        dwcat = torch.mm(flat.t(), h_prev.reshape(T * B, H))
-        dbcat = flat.sum(0) if bcat is not None else None
-        dw_ih = torch.mm(flat[:, I:].t(), XH.view(T * B, I))
-        return dmg[..., :I], dxh * M, dh0, dc, dwcat, dbcat, dw_ih, None
+        R, W, first = slot_order(T, reverse)
+        DH = HX.new_empty((T, H, B))
+        DH.copy_(d_out.transpose(1, 2))
+        DH[T - 1 if not reverse else 0].add_(d_hT.t())
+        DHs = DH.unbind(0)
+        dc = d_cT.t()
+        dWcat = HX.new_zeros((I + G, Hin))
+        dW_ih = HX.new_zeros((G, I))
+        DMG = HX.new_empty((T, I + G, B))                  # [dm; dz]
+        DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
+        DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
+        DZs = DMG[:, I:].unbind(0)
+        DXH = HX.new_empty((T, I, B))
+        DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
+        pw = LSTMPointwise(EM[:, I:], True, FB, K)
+        w_ih_t = w_ih.t().contiguous()
+        wcat_t = wcat[:, :H].t().contiguous()
+        dh0 = None
+        for t in range(T - 1, -1, -1) if not reverse else range(T):
+            r = R[t]
+            dc = pw.bwd_step(t, r, DHs[t], dc, DZo[t], DZr[t])
+            dz = DZs[t]
+            dxh = torch.mm(w_ih_t, dz, out=DXHs[t])       # dL/dx̂
+            torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+            dmg = DMGs[t]
+            dWcat.addmm_(dmg, HXs[r].t())                  # dU_m, dW_hh, db
+            dW_ih.addmm_(dz, XHs[t].t())
+            if t != (0 if not reverse else T - 1):
+                DHs[t - 1 if not reverse else t + 1].addmm_(wcat_t, dmg)
+            else:
+                dh0 = torch.mm(wcat_t, dmg).t()
+        dxm = DMG[:, :I].transpose(1, 2)
+        dx = (DXH * read_slots(EM, reverse)[:, :I]).transpose(1, 2)   # dL/dx̂ ⊙ m
+        return dxm, dx, dh0, dc.t(), dWcat, dW_ih, None
 
 
 class MultiplicativeLSTM(RecurrentBase):
@@ -174,11 +197,11 @@ class MultiplicativeLSTM(RecurrentBase):
         x = x.contiguous()
         I = x.shape[-1]
         xm = mult_input(x, p, self.mult_bias)
-        wcat = torch.cat([p["w_hm"], to_internal(p["w_hh"], H)], 0)
-        b = add_bias(p["b_ih"], p["b_hh"])
-        bcat = None if b is None else torch.cat([b.new_zeros(I), to_internal(b, H)], 0)
-        out, hT, cT = _MLSTMSeq.apply(xm, x, h0, c0, wcat, bcat,
-                                      to_internal(p["w_ih"], H), reverse)
+        wcat = torch.cat([p["w_hm"], to_internal(p["w_hh"], H)], 0)     # [U_m; W_hh]
+        b = to_internal(add_bias(p["b_ih"], p["b_hh"]), H)
+        if b is not None:                                                # [.. | [0; b]]
+            wcat = torch.cat([wcat, torch.cat([b.new_zeros(I), b]).unsqueeze(1)], 1)
+        out, hT, cT = _MLSTMSeq.apply(xm, x, h0, c0, wcat, to_internal(p["w_ih"], H), reverse)
         return out, (hT, cT)
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):

@@ -24,7 +24,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import RecurrentBase, add_bias, proj_in, record, shift_prev, time_order
+from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, proj_in, record, shift_prev,
+                   time_order)
 
 __all__ = ["RNN"]
 
@@ -34,6 +35,7 @@ class _RNNSeq(torch.autograd.Function):
     ``W_ih x_t + b_ih + b_hh``."""
 
     @staticmethod
+    @gc_paused
     def forward(ctx, xw: Tensor, h0: Tensor, w_hh: Tensor, relu: bool, reverse: bool):
         T, B, H = xw.shape
         out = xw.new_empty((T, B, H))
@@ -51,6 +53,7 @@ class _RNNSeq(torch.autograd.Function):
         return out, h.clone()
 
     @staticmethod
+    @fused_backward
     def backward(ctx, d_out: Tensor, d_hT: Tensor):
         h0, w_hh, out = ctx.saved_tensors
         relu, reverse = ctx.flags

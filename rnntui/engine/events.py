@@ -108,8 +108,39 @@ class Log(Event):
     level: str = "info"
 
 
+@dataclass(frozen=True)
+class HiddenGradients(Event):
+    """Gradient profile over time: ``norms[t] = ‖∂L/∂h_t‖`` (Frobenius norm over
+    the probe batch and the hidden units) of the held-out loss with respect to
+    the top layer's forward-direction hidden state at step ``t``.  Norms that
+    shrink towards t = 0 are vanishing gradients; growing ones, exploding."""
+
+    kind: ClassVar[str] = "grad_profile"
+    step: int
+    norms: list[float]
+    loss: float = 0.0
+    sequences: int = 0
+
+
+@dataclass(frozen=True)
+class GateTrace(Event):
+    """Gate activations and hidden state over time for one held-out sample.
+    ``traces`` maps a name (``i``, ``f``, ``o``, ``r``, ``z``, ``m``, ``h``) to rows
+    ``(time, unit)``, block-averaged down to ``engine.inspect.MAX_TRACE_STEPS`` ×
+    ``MAX_TRACE_UNITS`` when larger;
+    ``length``/``units`` give the sizes before that."""
+
+    kind: ClassVar[str] = "gate_trace"
+    step: int
+    cell: str
+    traces: dict[str, list[list[float]]]
+    length: int
+    units: dict[str, int] = field(default_factory=dict)
+
+
 EventCallback = Callable[[Event], None]
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, StepMetrics, EvalMetrics, Samples, RunFinished, RunFailed, Log)
+    cls.kind: cls for cls in (RunStarted, StepMetrics, EvalMetrics, Samples, RunFinished, RunFailed, Log,
+                              HiddenGradients, GateTrace)
 }

@@ -13,6 +13,7 @@ from typing import Any
 from rnntui.engine.events import (
     EvalMetrics,
     Event,
+    HiddenGradients,
     Log,
     RunFailed,
     RunFinished,
@@ -36,6 +37,8 @@ class RunRecord:
     evals: list[dict[str, Any]] = field(default_factory=list)
     samples: list[tuple[Any, bool]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    grad_profiles: list[tuple[int, list[float]]] = field(default_factory=list)
+    """(step, ‖∂L/∂h_t‖ for every t) after each evaluation (Inspect's heatmap)."""
     final: dict[str, float] = field(default_factory=dict)
     step: int = 0
     steps_per_s: float = 0.0
@@ -79,6 +82,8 @@ class RunRecord:
             self.final = dict(event.metrics)
         elif isinstance(event, Samples):
             self.samples = list(zip(event.samples, event.correct))
+        elif isinstance(event, HiddenGradients):
+            self.grad_profiles.append((event.step, list(event.norms)))
         elif isinstance(event, RunFinished):
             self.status = "stopped" if event.stopped else "finished"
             self.final = dict(event.final)

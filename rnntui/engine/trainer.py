@@ -38,6 +38,7 @@ from rnntui.engine.events import (
     Samples,
     StepMetrics,
 )
+from rnntui.engine.inspect import inspect_probe
 from rnntui.engine.model import SequenceModel, build_model, count_params
 from rnntui.tasks import Task, build_task
 
@@ -92,6 +93,9 @@ class Trainer:
         self.steps: list[dict[str, Any]] = []
         self.evals: list[dict[str, Any]] = []
         self.step = 0
+        # training loss summed since the last logged row; saved in checkpoints so a
+        # resumed run logs exactly the rows an uninterrupted one would
+        self.window_loss, self.window_n = 0.0, 0
         self.model: SequenceModel | None = None
         self.task: Task | None = None
         self.probes: list[Callable[["Trainer"], Event | None]] = []
@@ -120,6 +124,8 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         self.eval_sets = self.task.eval_sets(eval_gen)
+        if inspect_probe not in self.probes:  # ‖∂L/∂h_t‖ after each evaluation (Inspect view)
+            self.probes.append(inspect_probe)
         spe = self.task.steps_per_epoch
         self.steps_per_epoch = spe
         self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps
@@ -138,6 +144,11 @@ class Trainer:
         self.step = int(ckpt["step"])
         self.steps = list(ckpt.get("steps", []))
         self.evals = list(ckpt.get("evals", []))
+        self.window_loss = float(ckpt.get("window_loss", 0.0))
+        self.window_n = int(ckpt.get("window_n", 0))
+        task_state = ckpt.get("task_state")
+        if task_state and hasattr(self.task, "load_state_dict"):
+            self.task.load_state_dict(task_state)  # e.g. a finite dataset's epoch permutation
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None
@@ -150,6 +161,9 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "steps": self.steps,
             "evals": self.evals,
+            "window_loss": self.window_loss,
+            "window_n": self.window_n,
+            "task_state": self.task.state_dict() if hasattr(self.task, "state_dict") else {},
         }
 
     def save(self, path: str | Path | None = None) -> Path | None:
@@ -181,7 +195,7 @@ class Trainer:
                 baseline=task.baseline(),
             )
         )
-        window_loss, window_n, window_start = 0.0, 0, time.perf_counter()
+        window_start = time.perf_counter()
         final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
         try:
             while self.step < self.total_steps:
@@ -194,12 +208,15 @@ class Trainer:
                 self.step += 1
                 if not math.isfinite(loss_value):
                     return self._fail(start, params, f"loss became {loss_value} at step {self.step}")
-                window_loss += loss_value
-                window_n += 1
-                if window_n >= cfg.log_every or self.step == self.total_steps:
+                self.window_loss += loss_value
+                self.window_n += 1
+                # rows at multiples of log_every (not every log_every steps since this
+                # process started), so a resumed run logs the same rows
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
                     now = time.perf_counter()
-                    self._log_step(window_loss / window_n, grad_norm, window_n / max(now - window_start, 1e-9), start)
-                    window_loss, window_n, window_start = 0.0, 0, now
+                    self._log_step(self.window_loss / self.window_n, grad_norm,
+                                   self.window_n / max(now - window_start, 1e-9), start)
+                    self.window_loss, self.window_n, window_start = 0.0, 0, now
                 if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
                     final = self._evaluate()
                 if self.control.take_checkpoint_request() or (

@@ -1,0 +1,114 @@
+"""Benchmark: ms per training step for every cell x backend.
+
+One training step = forward + backward + Adam step of a recurrent cell with a
+linear readout and a cross-entropy loss on every time step, one-hot inputs.
+Runs are interleaved across the configurations (warm-up first) and the
+median is reported, with the ratio to the matching torch built-in measured in
+the same run (mlstm -> nn.LSTM, mgru -> nn.GRU).
+
+    python bench/cells.py [--batch 32] [--seq-len 100] [--hidden 128]
+                          [--input 11] [--repeats 7] [--steps 3] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from rnntui.cells import build_cell, supports_builtin  # noqa: E402
+
+REFERENCE = {"rnn": "rnn", "lstm": "lstm", "gru": "gru", "mlstm": "lstm", "mgru": "gru"}
+
+
+class Model(nn.Module):
+    def __init__(self, cell: nn.Module, hidden: int, n_out: int) -> None:
+        super().__init__()
+        self.cell = cell
+        self.readout = nn.Linear(hidden, n_out)
+
+    def forward(self, x):
+        out, _ = self.cell(x)
+        return self.readout(out)
+
+
+def make_step(name: str, backend: str, args):
+    torch.manual_seed(0)
+    cell = build_cell(name, backend=backend, input_size=args.input, hidden_size=args.hidden,
+                      batch_first=True)
+    model = Model(cell, args.hidden, args.input)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(1)
+    idx = torch.randint(0, args.input, (args.batch, args.seq_len), generator=gen)
+    x = torch.nn.functional.one_hot(idx, args.input).float()
+    y = torch.roll(idx, 1, dims=1)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = loss_fn(logits.reshape(-1, args.input), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=100)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--input", type=int, default=11)
+    ap.add_argument("--repeats", type=int, default=7, help="interleaved runs (median)")
+    ap.add_argument("--steps", type=int, default=3, help="training steps per run")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cells", default="rnn,lstm,gru,mlstm,mgru")
+    args = ap.parse_args(argv)
+    if args.repeats < 1 or args.steps < 1:
+        ap.error("--repeats and --steps must be >= 1")
+    torch.set_num_threads(args.threads)
+
+    configs = []
+    for name in args.cells.split(","):
+        name = name.strip()
+        configs.append((name, "scratch"))
+        if supports_builtin(name):
+            configs.append((name, "builtin"))
+    steps = {c: make_step(*c, args) for c in configs}
+    for c in configs:
+        for _ in range(args.warmup):
+            steps[c]()
+    times: dict = {c: [] for c in configs}
+    for _ in range(args.repeats):
+        for c in configs:
+            t0 = time.perf_counter()
+            for _ in range(args.steps):
+                steps[c]()
+            times[c].append((time.perf_counter() - t0) / args.steps * 1e3)
+    med = {c: statistics.median(v) for c, v in times.items()}
+
+    print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, B={args.batch}, "
+          f"T={args.seq_len}, I={args.input}, H={args.hidden}; ms per training step "
+          f"(fwd+bwd+Adam), median of {args.repeats} interleaved runs x {args.steps} steps")
+    print(f"{'cell':<7}{'backend':<9}{'ms/step':>9}{'min':>9}{'max':>9}  ratio")
+    for c in configs:
+        name, backend = c
+        ref = (REFERENCE[name], "builtin")
+        ratio = med[c] / med[ref] if ref in med else float("nan")
+        vs = f"{ratio:5.2f}x nn.{ {'rnn': 'RNN', 'lstm': 'LSTM', 'gru': 'GRU'}[ref[0]] }"
+        print(f"{name:<7}{backend:<9}{med[c]:9.2f}{min(times[c]):9.2f}{max(times[c]):9.2f}  {vs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

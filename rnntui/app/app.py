@@ -1,0 +1,574 @@
+"""The rnntui lab: configure a run, start it, watch it learn.
+
+``create_app`` is the factory used by the CLI (through :func:`run_app`) and by
+the tests.  The app holds the session's runs as :class:`RunRecord` objects; the
+training runs in a Textual thread worker (``worker.run_training``) whose
+events arrive batched a few times a second as :class:`EventBatch` messages.
+
+For the screens other modules add (compare, experiment, inspect) the app
+exposes: ``records`` (this session's runs, newest last), ``current`` (the run on
+screen or None), ``trainer`` (the current run's Trainer, kept after it ends so
+the model can be inspected; None before a run and after reset), ``config``
+(the form's valid Config or None), ``control`` (the current run's RunControl)
+and ``add_event_listener(fn)`` / ``remove_event_listener(fn)``: ``fn(events)``
+runs on the UI thread with every batch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
+from textual.widgets import Button, Footer, Header
+from textual.worker import Worker, WorkerState
+
+from rnntui.app.commands import LabCommands
+from rnntui.app.messages import EngineReady, EventBatch, FormChanged, RunRejected
+from rnntui.app.worker import TaskInfo, TrainJob, UIRunControl, preload_engine, run_training
+from rnntui.app.widgets.config_form import ConfigForm
+from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine, RefLine
+from rnntui.app.widgets.run_log import RunLog
+from rnntui.app.widgets.samples import SamplesPanel
+from rnntui.app.widgets.status import StatusBar
+from rnntui.config import Config, ConfigError, build_config
+from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, Samples
+from rnntui.engine.record import RunRecord
+from rnntui.engine.rundir import default_run_dir
+
+if TYPE_CHECKING:
+    from rnntui.cli import Request
+
+EventListener = Callable[[list[Event]], Any]
+UI_SWITCH_INTERVAL_S = 0.001
+"""The GIL switch interval while the app runs.  Python's default (5 ms) lets the
+training thread keep the GIL for 5 ms each time the event loop wakes up; with
+several wake-ups per UI event that made timer ticks ~50 ms late (bench/ui.py)."""
+ACTIVE = ("ready", "running", "paused")  # a record in one of these has a live worker
+
+
+def _fmt_metrics(metrics: dict[str, float], limit: int = 6) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
+
+
+class RnnTuiApp(App[int]):
+    """The terminal lab."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live anywhere
+    TITLE = "rnntui"
+    SUB_TITLE = "recurrent neural network lab"
+    COMMANDS = App.COMMANDS | {LabCommands}
+    AUTO_FOCUS = "#loss-plot"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    BINDINGS = [
+        Binding("s,f5", "start", "Start"),
+        Binding("p,f6", "pause", "Pause"),
+        Binding("t,f7", "stop", "Stop"),
+        Binding("r,f8", "reset", "Reset"),
+        Binding("l", "toggle_log", "Log"),
+        Binding("m", "toggle_smooth", "EMA"),
+        Binding("n", "next_metric", "Metric", show=False),
+        Binding("g", "swap_plots", "Swap plot", show=False),
+        Binding("f", "toggle_form", "Form", show=False),
+        Binding("c", "compare", "Compare"),
+        Binding("x", "experiment", "Exper.", show=False),
+        Binding("i", "inspect", "Inspect", show=False),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "leave_form", show=False),
+    ]
+
+    def __init__(self, request: "Request | Config | None" = None, *, start: bool = False,
+                 resume: str | None = None, runs_root: str | Path | None = "runs") -> None:
+        super().__init__()
+        if request is None or isinstance(request, Config):
+            from rnntui.cli import Request
+
+            request = Request(request if request is not None else build_config())
+        self.request = request
+        self.start_at_once = start
+        self.resume_path = resume
+        self.runs_root = Path(runs_root) if runs_root is not None else None
+        self.records: list[RunRecord] = []
+        self.current: RunRecord | None = None
+        self.trainer: Any = None
+        self.control: UIRunControl = UIRunControl()
+        self.task_infos: dict[str, TaskInfo] = {}
+        self.engine_error = ""
+        self._listeners: list[EventListener] = []
+        self._metric_index = 0
+        self._initial_values = request.config.to_dict()
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="left") as left:
+                left.border_title = "configuration"
+                with Horizontal(id="controls"):
+                    yield Button("Start", id="btn-start", action="app.start", compact=True, variant="success")
+                    yield Button("Pause", id="btn-pause", action="app.pause", compact=True)
+                    yield Button("Stop", id="btn-stop", action="app.stop", compact=True, variant="error")
+                    yield Button("Reset", id="btn-reset", action="app.reset", compact=True)
+                # mounted right after the first frame: ~80 form widgets would double the time to it
+                yield Lazy(ConfigForm(self._initial_values, id="form"))
+            with Vertical(id="right"):
+                with Horizontal(id="plots"):
+                    yield MetricPlot("loss", id="loss-plot", placeholder="loss curves appear here once training starts")
+                    yield MetricPlot("metric", id="metric-plot", placeholder="the task's metric appears at the first evaluation")
+                with Horizontal(id="bottom"):
+                    yield SamplesPanel(id="samples")
+                    yield RunLog(id="log")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._saved_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+        self.query_one("#loss-plot", MetricPlot).can_focus = True
+        self.query_one("#metric-plot", MetricPlot).can_focus = True
+        self._update_hints()
+        self._refresh_status()
+        preset = self.request.preset
+        self.log_line(f"ready: {preset.name if preset else 'default'} settings; press s to start, ? for help")
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self._preload()
+        if self.request.is_experiment and self._push_optional(
+                "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
+            return  # the experiment screen reads app.request and app.start_at_once itself
+        if self.start_at_once:
+            self.action_start()
+
+    @property
+    def config(self) -> Config | None:
+        form = self.form
+        return form.config if form is not None else self.request.config
+
+    @property
+    def form(self) -> ConfigForm | None:
+        """The configuration form, or None in the instant before it is mounted."""
+        forms = self.query("#form").results(ConfigForm)
+        return next(forms, None)
+
+    def _in_form(self) -> bool:
+        form, focused = self.form, self.focused
+        return form is not None and focused is not None and (focused is form or form in focused.ancestors)
+
+    # ----------------------------------------------------------- listeners
+    def add_event_listener(self, fn: EventListener) -> None:
+        if fn not in self._listeners:
+            self._listeners.append(fn)
+
+    def remove_event_listener(self, fn: EventListener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    # ------------------------------------------------------------- workers
+    @work(thread=True, exit_on_error=False, group="preload", description="import torch and tasks")
+    def _preload(self) -> None:
+        try:
+            infos = preload_engine()
+        except Exception as exc:  # the UI still opens; starting a run will report it
+            self.post_message(EngineReady({}, error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(EngineReady(infos))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="training run")
+    def _train(self, job: TrainJob) -> str:
+        try:
+            return run_training(job)
+        except ConfigError as exc:
+            self.post_message(RunRejected(job.run_id, exc.key, exc.message))
+            return "rejected"
+        except ValueError as exc:  # CheckpointError and other bad-input errors before the run
+            if type(exc).__name__ != "CheckpointError":
+                raise
+            self.post_message(RunRejected(job.run_id, "resume", str(exc)))
+            return "rejected"
+
+    def on_engine_ready(self, message: EngineReady) -> None:
+        if message.error:
+            self.engine_error = message.error
+            self.log_line(f"engine not available: {message.error}", "error")
+            self.notify(f"The training engine failed to load: {message.error}", severity="error", timeout=10)
+            return
+        self.task_infos = dict(message.tasks)
+        if self.form is not None:
+            self.form.set_task_infos(self.task_infos)
+        if self.current is not None:
+            self._update_plots(self.current)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "preload" and event.state == WorkerState.ERROR:
+            self.log_line(f"engine preload failed: {worker.error}", "error")
+        if worker.group != "train":
+            return
+        if event.state == WorkerState.ERROR:
+            error = worker.error
+            reason = f"{type(error).__name__}: {error}"
+            self.notify(f"Training crashed: {reason}", title="run failed", severity="error", timeout=10)
+            self.log_line(f"worker error: {reason}", "error")
+            record = self.current
+            if record is not None and not record.done:
+                record.status, record.reason = "failed", reason
+        if event.state in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
+            self._run_ended()
+
+    def _run_ended(self) -> None:
+        if self.form is not None:
+            self.form.disabled = False
+        self._refresh_status()
+        self.refresh_bindings()
+
+    # ---------------------------------------------------------- run events
+    def on_event_batch(self, message: EventBatch) -> None:
+        record = next((r for r in reversed(self.records) if r.run_id == message.run_id), None)
+        if record is None:
+            return
+        samples: Samples | None = None
+        for event in message.events:
+            record.apply(event)
+            if isinstance(event, Samples):
+                samples = event
+            self._log_event(event)
+        if record.status == "running" and self.control.paused and record is self.current:
+            record.status = "paused"
+        if record is self.current:
+            if samples is not None:
+                self.query_one("#samples", SamplesPanel).show(record.samples, samples.step)
+            self._update_plots(record)
+            self._refresh_status()
+        if record.done:
+            self._announce_end(record)
+        for listener in list(self._listeners):
+            try:
+                listener(message.events)
+            except Exception as exc:  # a broken listener must not take the lab down
+                self.log_line(f"event listener {getattr(listener, '__qualname__', listener)} failed: {exc}", "error")
+
+    def _log_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            base = f"; baseline {_fmt_metrics(event.baseline)}" if event.baseline else ""
+            self.log_line(f"model built: {event.params:,} parameters on {event.device}, "
+                          f"{event.total_steps} steps{base}")
+        elif isinstance(event, EvalMetrics):
+            self.log_line(f"eval @ {event.step}: {_fmt_metrics(event.metrics)}")
+        elif isinstance(event, Log):
+            self.log_line(event.message, event.level)
+        elif isinstance(event, RunFinished):
+            word = "stopped" if event.stopped else "finished"
+            self.log_line(f"{word} at step {event.step} in {event.wall_time_s:.1f}s: {_fmt_metrics(event.final)}",
+                          "warning" if event.stopped else "ok")
+        elif isinstance(event, RunFailed):
+            self.log_line(f"FAILED at step {event.step}: {event.reason}", "error")
+
+    def _announce_end(self, record: RunRecord) -> None:
+        if record.status == "failed":
+            self.notify(record.reason or "the run failed", title=f"run {record.run_id} failed", severity="error",
+                        timeout=8)
+        elif record.status == "finished":
+            main = self._metric_names(record)[:1]
+            value = f": {main[0]} {record.final[main[0]]:.4g}" if main and main[0] in record.final else ""
+            self.notify(f"finished in {record.wall_time_s:.1f}s{value}", title=f"run {record.run_id}")
+        if record.path:
+            self.log_line(f"saved in {record.path}", "dim")
+
+    def on_run_rejected(self, message: RunRejected) -> None:
+        record = next((r for r in self.records if r.run_id == message.run_id), None)
+        if record is not None:
+            self.records.remove(record)
+            if record is self.current:
+                self.current = None
+        self.query_one("#main").remove_class("-form-hidden")
+        if self.form is not None:
+            self.form.disabled = False
+            self.form.reject(message.key, message.message)
+        self.notify(f"{message.key}: {message.message}", title="cannot start", severity="error", timeout=8)
+        self.log_line(f"cannot start: {message.key}: {message.message}", "error")
+        self._refresh_status()
+
+    def on_form_changed(self, message: FormChanged) -> None:
+        form = self.form
+        if form is not None:  # the first message comes as the (lazy) form mounts: bring it up to date
+            if self.task_infos and not form.task_infos:
+                form.set_task_infos(self.task_infos)
+            form.disabled = self._active()
+        if message.task_changed:
+            self._metric_index = 0
+        if self.current is None:
+            self._refresh_status()
+
+    # -------------------------------------------------------------- drawing
+    def _metric_names(self, record: RunRecord | None) -> list[str]:
+        task = (record.config if record else self._initial_values).get("task", "")
+        info = self.task_infos.get(task)
+        if info is not None and info.metrics:
+            return [m[0] for m in info.metrics]
+        if record is None:
+            return []
+        return [n for n in record.metric_names() if "@" not in n and not n.startswith("val_loss")]
+
+    def _metric_label(self, record: RunRecord, name: str) -> str:
+        info = self.task_infos.get(record.config.get("task", ""))
+        for metric, label, _ in info.metrics if info else ():
+            if metric == name:
+                return label
+        return name
+
+    def _update_plots(self, record: RunRecord) -> None:
+        loss_plot = self.query_one("#loss-plot", MetricPlot)
+        metric_plot = self.query_one("#metric-plot", MetricPlot)
+        names = record.metric_names()
+        xs, ys = record.series("loss")
+        lines = [PlotLine("train", xs, ys, "cyan")]
+        for i, name in enumerate(n for n in names if n.split("@")[0] == "val_loss"):
+            vx, vy = record.series(name)
+            lines.append(PlotLine(name.replace("val_loss", "val"), vx, vy, ("orange", "magenta", "green")[i % 3],
+                                  smooth=False))
+        refs = [RefLine(f"baseline {v:.3g}", v) for k, v in record.baseline.items() if k in ("loss", "val_loss")]
+        loss_plot.set_lines(lines, refs, title=f"loss · {record.run_id}")
+        metrics = self._metric_names(record)
+        if not metrics:
+            metric_plot.set_lines([], title="metric")
+            return
+        metric = metrics[self._metric_index % len(metrics)]
+        mlines = []
+        for i, name in enumerate(n for n in names if n.split("@")[0] == metric):
+            mx, my = record.series(name)
+            label = "val" if name == metric else f"len {name.split('@', 1)[1]}"
+            mlines.append(PlotLine(label, mx, my, ("green", "yellow", "magenta", "blue")[i % 4], smooth=False))
+        mrefs = [RefLine(f"baseline {record.baseline[metric]:.3g}", record.baseline[metric])] \
+            if metric in record.baseline else []
+        info = self.task_infos.get(record.config.get("task", ""))
+        metric_plot.allow_log = bool(info and not info.higher_is_better(metric))
+        label = self._metric_label(record, metric)
+        title = f"{label} · held-out" if label == metric else f"{label} ({metric}) · held-out"
+        metric_plot.set_lines(mlines, mrefs, title=title)
+
+    def _refresh_status(self) -> None:
+        bar = self.query_one("#status", StatusBar)
+        record = self.current
+        if record is None:
+            errors = self.form.errors if self.form is not None else {}
+            hint = (f"fix {next(iter(errors))} to start" if errors else "press s to start, ? for help")
+            bar.show(None, hint)
+        else:
+            bar.show(record)
+        label = "Resume" if self.control.paused and self._active() else "Pause"
+        button = self.query_one("#btn-pause", Button)
+        if str(button.label) != label:  # a label change relayouts the screen: only when it changes
+            button.label = label
+
+    def log_line(self, message: str, level: str = "info") -> None:
+        self.query_one("#log", RunLog).add(message, level)
+
+    # -------------------------------------------------------------- actions
+    def _active(self) -> bool:
+        return self.current is not None and self.current.status in ACTIVE
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return None if self._active() else True
+        if action in ("pause", "stop"):
+            return True if self._active() else None
+        if action == "reset":
+            return None if self._active() else True
+        return True
+
+    def action_start(self) -> None:
+        if self._active():
+            self.notify("A run is in progress: stop it (t) before starting another.", severity="warning")
+            return
+        form = self.form
+        cfg = form.validate(post=False) if form is not None else self.request.config
+        if cfg is None:
+            errors = form.errors if form is not None else {}
+            text = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "the settings are not valid"
+            self.notify(text, title="cannot start", severity="error", timeout=8)
+            self.log_line(f"cannot start: {text}", "error")
+            self._refresh_status()
+            return
+        run_id = uuid.uuid4().hex[:8]
+        record = RunRecord(run_id, cfg.to_dict())
+        run_dir = default_run_dir(cfg, self.runs_root) if self.runs_root is not None else None
+        record.path = str(run_dir) if run_dir else None
+        self.records.append(record)
+        self.current = record
+        self.trainer = None
+        self.control = UIRunControl()
+        self.query_one("#samples", SamplesPanel).clear()
+        self._update_plots(record)
+        if form is not None:
+            form.disabled = True
+        if self.size.width < 120:  # narrow: the plots get the width while the form is locked
+            self.query_one("#main").add_class("-form-hidden")
+        if self.focused is None or self._in_form():
+            self._focus_plot()
+        self.log_line(f"run {run_id}: {cfg.task} / {cfg.cell} ({cfg.backend}) hidden {cfg.hidden_size}"
+                      f" × {cfg.num_layers}, {cfg.steps} steps, lr {cfg.lr:g}")
+        resume, self.resume_path = self.resume_path, None
+        job = TrainJob(cfg, run_id, self.control, self._poster(run_id), run_dir, resume, self._set_trainer)
+        self._train(job)
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def _poster(self, run_id: str) -> Callable[[list[Event]], Any]:
+        def post(events: list[Event]) -> None:  # runs in the training thread
+            self.post_message(EventBatch(run_id, events))
+
+        return post
+
+    def _set_trainer(self, trainer: Any) -> None:  # training thread: a plain attribute store
+        self.trainer = trainer
+
+    def action_pause(self) -> None:
+        record = self.current
+        if not self._active() or record is None:
+            self.notify("No run is in progress.", severity="warning")
+            return
+        if self.control.paused:
+            self.control.resume()
+            if record.status == "paused":
+                record.status = "running"
+            self.log_line("resumed")
+        else:
+            self.control.pause()
+            if record.status == "running":
+                record.status = "paused"
+            self.log_line("paused (p resumes, t stops)")
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def action_stop(self) -> None:
+        if not self._active():
+            self.notify("No run is in progress.", severity="warning")
+            return
+        self.control.cancel()
+        self.log_line("stopping…")
+
+    def action_checkpoint(self) -> None:
+        if self._active():
+            self.control.request_checkpoint()
+            self.log_line("checkpoint requested")
+
+    def action_reset(self) -> None:
+        if self._active():
+            self.notify("Stop the run (t) before resetting.", severity="warning")
+            return
+        self.current = None
+        self.trainer = None
+        self.query_one("#samples", SamplesPanel).clear()
+        self.query_one("#loss-plot", MetricPlot).clear()
+        self.query_one("#metric-plot", MetricPlot).clear()
+        if self.form is not None:
+            self.form.disabled = False
+        self.query_one("#main").remove_class("-form-hidden")
+        self.log_line("reset: ready for a new run")
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def action_reset_form(self) -> None:
+        if self._active():
+            self.notify("Stop the run before changing the settings.", severity="warning")
+            return
+        if self.form is not None:
+            self.form.load(self._initial_values)
+        self.log_line("form reset to the starting values")
+
+    def action_toggle_log(self) -> None:
+        for plot in self.query(MetricPlot):
+            plot.log_y = not plot.log_y
+
+    def action_toggle_smooth(self) -> None:
+        for plot in self.query(MetricPlot):
+            plot.smooth = not plot.smooth
+
+    def action_next_metric(self) -> None:
+        self._metric_index += 1
+        if self.current is not None:
+            self._update_plots(self.current)
+
+    def action_swap_plots(self) -> None:
+        self.query_one("#plots").toggle_class("-swap")
+
+    def action_toggle_form(self) -> None:
+        main = self.query_one("#main")
+        main.toggle_class("-form-hidden")
+        if main.has_class("-form-hidden") and self._in_form():
+            self._focus_plot()
+
+    def on_resize(self) -> None:
+        self._update_hints()
+
+    def _update_hints(self) -> None:
+        narrow = self.size.width < 120
+        self.query_one("#loss-plot", MetricPlot).set_hint("g: metric" if narrow else "")
+        self.query_one("#metric-plot", MetricPlot).set_hint("n: next" + (" · g: loss" if narrow else ""))
+
+    def action_leave_form(self) -> None:
+        if self._in_form():
+            self._focus_plot()
+
+    def _focus_plot(self) -> None:
+        swapped = self.query_one("#plots").has_class("-swap") and self.size.width < 120
+        self.query_one("#metric-plot" if swapped else "#loss-plot", MetricPlot).focus()
+
+    def action_help(self) -> None:
+        from rnntui.app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_compare(self) -> None:
+        self._push_optional("rnntui.app.screens.compare", "CompareScreen", "Compare")
+
+    def action_experiment(self) -> None:
+        self._push_optional("rnntui.app.screens.experiment", "ExperimentScreen", "Experiments")
+
+    def action_inspect(self) -> None:
+        self._push_optional("rnntui.app.screens.inspect", "InspectScreen", "Inspect")
+
+    def _push_optional(self, module: str, name: str, title: str) -> bool:
+        """Screens other modules provide: import lazily, a notice when missing."""
+        try:
+            screen_cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            self.notify(f"{title} is not available in this build ({exc}).", severity="warning")
+            return False
+        if type(self.screen) is not screen_cls:
+            self.push_screen(screen_cls(self))
+        return True
+
+    async def action_quit(self) -> None:
+        self.control.cancel()  # the trainer checks every step; the worker thread ends within one step
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.control.cancel()
+        sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
+
+
+def create_app(request: "Request | Config | None" = None, *, start: bool = False, resume: str | None = None,
+               runs_root: str | Path | None = "runs") -> RnnTuiApp:
+    """The app factory (CLI and tests)."""
+    return RnnTuiApp(request, start=start, resume=resume, runs_root=runs_root)
+
+
+def run_app(request: "Request | None" = None, start: bool = False, resume: str | None = None) -> int:
+    """Run the TUI until the user quits; returns the process exit code."""
+    app = create_app(request, start=start, resume=resume)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return int(result or 0)

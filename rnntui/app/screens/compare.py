@@ -1,0 +1,395 @@
+"""The Compare screen (``c``): overlay the curves of several runs.
+
+The table lists this session's runs (``app.records``: single runs and the runs
+of experiments) and run directories loaded from disk (type a path: a run
+directory, or an experiment directory to load all its runs).  Space or Enter
+selects a run; the selected runs' curves are overlaid (``n`` cycles the series:
+training loss, held-out loss, the task's metrics), each run keeping its colour
+for the whole session; a table shows how their configs differ
+(:func:`rnntui.config.diff`); ``e`` exports the selection as CSV and JSON.
+
+The loaded runs, the selection and the colours live on after the screen closes
+(one :class:`CompareState` per app).
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
+from rnntui.config import ConfigError, build_config, diff
+from rnntui.engine.record import RunRecord
+
+MARK = {"ready": "○", "running": "●", "paused": "‖", "finished": "✓", "stopped": "■", "failed": "✗"}
+SHOWN_KEYS = ("task", "cell", "backend", "hidden_size", "num_layers", "bidirectional", "lr", "batch_size",
+              "steps", "seq_len", "seed")
+
+
+@dataclass
+class CompareState:
+    """What Compare remembers for one app: runs loaded from disk, the selection
+    (by record identity) and each run's colour."""
+
+    loaded: list[RunRecord] = field(default_factory=list)
+    selected: list[int] = field(default_factory=list)  # id(record), in selection order
+    colours: dict[int, str] = field(default_factory=dict)
+    metric_index: int = 0
+
+    def colour(self, record: RunRecord) -> str:
+        """The run's colour: given once, at its first selection, and kept."""
+        key = id(record)
+        if key not in self.colours:
+            in_use = {self.colours[k] for k in self.selected if k in self.colours and k != key}
+            free = [c for c in PALETTE if c not in in_use]
+            self.colours[key] = free[0] if free else PALETTE[len(self.colours) % len(PALETTE)]
+        return self.colours[key]
+
+
+_STATES: "weakref.WeakKeyDictionary[Any, CompareState]" = weakref.WeakKeyDictionary()
+
+
+def compare_state(app: Any) -> CompareState:
+    state = _STATES.get(app)
+    if state is None:
+        state = _STATES[app] = CompareState()
+    return state
+
+
+def load_runs(path: str | Path) -> list[RunRecord]:
+    """Records from a run directory, or from every run directory inside an
+    experiment directory.  Raises ValueError with a readable message."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ValueError(f"{path} does not exist")
+    if (path / "summary.json").is_file():
+        return [_read(path)]
+    if path.is_dir():
+        subdirs = sorted(p for p in path.iterdir() if (p / "summary.json").is_file())
+        if subdirs:
+            return [_read(p) for p in subdirs]
+    raise ValueError(f"{path} is neither a run directory (no summary.json) nor an experiment directory")
+
+
+def _read(path: Path) -> RunRecord:
+    try:
+        return RunRecord.from_run_dir(str(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def config_diff(records: Sequence[RunRecord]) -> list[str]:
+    """Config keys whose values differ among ``records`` (via ``config.diff``)."""
+    keys: list[str] = []
+    if len(records) < 2:
+        return keys
+    first = records[0].config
+    for other in records[1:]:
+        try:
+            changed = diff(build_config(first), build_config(other.config))
+        except (ConfigError, TypeError):  # a run from another version: compare the raw dicts
+            changed = {k: (first.get(k), other.config.get(k))
+                       for k in set(first) | set(other.config) if first.get(k) != other.config.get(k)}
+        keys += [k for k in changed if k not in keys]
+    order = list(first)
+    return sorted(keys, key=lambda k: order.index(k) if k in order else len(order))
+
+
+def main_metric(record: RunRecord) -> str:
+    names = [n for n in record.final if "@" not in n and n != "val_loss"]
+    return names[0] if names else ("val_loss" if "val_loss" in record.final else "")
+
+
+class CompareScreen(Screen[None]):
+    """Overlay curves of selected runs; config diff; export."""
+
+    DEFAULT_CSS = """
+    CompareScreen { layout: vertical; }
+    CompareScreen #cmp-path { height: 1; margin: 0 1; }
+    CompareScreen #cmp-runs { height: 2fr; min-height: 4; border: round $panel; }
+    CompareScreen #cmp-runs:focus { border: round $accent; }
+    CompareScreen #cmp-bottom { height: 3fr; min-height: 8; }
+    CompareScreen #cmp-plot { width: 2fr; }
+    CompareScreen #cmp-diff-box { width: 1fr; min-width: 24; border: round $panel; }
+    CompareScreen.-narrow #cmp-diff-box { display: none; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("space", "toggle", "Select"),
+        Binding("a", "select_all", "All"),
+        Binding("n", "next_series", "Series"),
+        Binding("l", "toggle_log", "Log"),
+        Binding("e", "export", "Export"),
+        Binding("o", "focus_path", "Open dir"),
+        Binding("d", "toggle_diff", "Diff", show=False),
+    ]
+
+    def __init__(self, lab: Any, select: Iterable[RunRecord] = ()) -> None:
+        super().__init__()
+        self.lab = lab
+        self.state = compare_state(lab)
+        for record in select:
+            if id(record) not in self.state.selected:
+                self.state.selected.append(id(record))
+        self._shown: list[int] = []
+        self._dirty = True
+        self.last_export: tuple[Path, Path] | None = None
+        self.diff_view: Table | Text = Text("")
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="o: open a run directory or an experiment directory, then Enter",
+                    id="cmp-path", compact=True)
+        table: DataTable[Any] = DataTable(id="cmp-runs", cursor_type="row", zebra_stripes=True)
+        table.border_title = "runs · space selects"
+        yield table
+        with Horizontal(id="cmp-bottom"):
+            yield MetricPlot("loss", id="cmp-plot", placeholder="select runs (space) to overlay their curves")
+            with VerticalScroll(id="cmp-diff-box") as box:
+                box.border_title = "config diff"
+                yield Static(id="cmp-diff")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#cmp-runs", DataTable)
+        for label, key in (("", "sel"), ("run", "run"), ("task", "task"), ("cell", "cell"), ("h", "h"),
+                           ("status", "status"), ("step", "step"), ("result", "result"), ("params", "params"),
+                           ("from", "from")):
+            table.add_column(label, key=key)
+        self._rebuild()
+        if hasattr(self.lab, "add_event_listener"):
+            self.lab.add_event_listener(self._on_events)
+        self.set_interval(0.5, self._tick, name="compare-refresh")
+        table.focus()
+        self._apply_width()
+
+    def on_unmount(self) -> None:
+        if hasattr(self.lab, "remove_event_listener"):
+            self.lab.remove_event_listener(self._on_events)
+
+    def on_resize(self) -> None:
+        self._apply_width()
+
+    def _apply_width(self) -> None:
+        self.set_class(self.size.width < 90, "-narrow")
+
+    # ------------------------------------------------------------- data
+    def runs(self) -> list[RunRecord]:
+        """Every run on offer: this session's, then those loaded from disk."""
+        return list(getattr(self.lab, "records", [])) + list(self.state.loaded)
+
+    def selected(self) -> list[RunRecord]:
+        by_id = {id(r): r for r in self.runs()}
+        return [by_id[k] for k in self.state.selected if k in by_id]
+
+    def _on_events(self, events: list[Any]) -> None:
+        self._dirty = True  # redraw at the next tick (at most twice a second)
+
+    def _tick(self) -> None:
+        if self._dirty:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._dirty = False
+        table = self.query_one("#cmp-runs", DataTable)
+        runs = self.runs()
+        keys = [id(r) for r in runs]
+        session = {id(r) for r in getattr(self.lab, "records", [])}
+        if keys != self._shown:
+            cursor = table.cursor_row
+            table.clear()
+            for record in runs:
+                table.add_row(*self._cells(record, id(record) in session), key=str(id(record)))
+            self._shown = keys
+            if runs:
+                table.move_cursor(row=min(max(cursor, 0), len(runs) - 1))
+        else:
+            for record in runs:
+                for column, value in zip(("sel", "run", "task", "cell", "h", "status", "step", "result", "params",
+                                          "from"), self._cells(record, id(record) in session)):
+                    table.update_cell(str(id(record)), column, value)
+        table.border_subtitle = f"{len(self.selected())} of {len(runs)} selected"
+        self._draw()
+
+    def _cells(self, record: RunRecord, in_session: bool) -> tuple[Any, ...]:
+        c = record.config
+        chosen = id(record) in self.state.selected
+        mark = Text("●", style=f"bold {self.state.colour(record)}") if chosen else Text("·", style="dim")
+        metric = main_metric(record)
+        result = f"{metric} {record.final[metric]:.4g}" if metric else "–"
+        task = str(c.get("task", "?"))
+        cell = ("bi-" if c.get("bidirectional") else "") + str(c.get("cell", "?"))
+        status = f"{MARK.get(record.status, '?')} {record.status}"
+        step = f"{record.step}/{record.total_steps}" if record.total_steps else str(record.step)
+        return (mark, record.run_id, task, cell, str(c.get("hidden_size", "?")), status, step, result,
+                f"{record.params:,}" if record.params else "–", "session" if in_session else "disk")
+
+    # ------------------------------------------------------------ drawing
+    def series_names(self, records: Sequence[RunRecord]) -> list[str]:
+        names = ["loss"]
+        metrics: list[str] = []
+        for record in records:
+            metrics += [n for n in record.metric_names() if n not in metrics]
+        mains = [n for n in metrics if "@" not in n and n != "val_loss"]
+        return names + mains + ["val_loss"] * ("val_loss" in metrics) + [
+            n for n in metrics if n not in mains and n != "val_loss"]
+
+    def _draw(self) -> None:
+        plot = self.query_one("#cmp-plot", MetricPlot)
+        records = self.selected()
+        if not records:
+            plot.set_lines([], title="compare")
+            self._show_diff(Text("select two or more runs to see how their settings differ", style="dim"))
+            return
+        names = self.series_names(records)
+        series = names[self.state.metric_index % len(names)]
+        lines = []
+        for record in records:
+            xs, ys = record.series(series)
+            lines.append(PlotLine(record.run_id, xs, ys, self.state.colour(record), smooth=series == "loss"))
+        refs = []
+        baselines = {r.baseline.get(series) for r in records if series in r.baseline}
+        if len(baselines) == 1:
+            value = baselines.pop()
+            refs.append(RefLine(f"baseline {value:.3g}", value))
+        plot.allow_log = not any(n in series for n in ("acc", "exact"))
+        plot.set_lines(lines, refs, title=f"{series} · {len(records)} run{'s' * (len(records) != 1)} · n: next")
+        self._show_diff(self._diff_table(records))
+
+    def _show_diff(self, view: Table | Text) -> None:
+        self.diff_view = view
+        self.query_one("#cmp-diff", Static).update(view)
+
+    def _diff_table(self, records: Sequence[RunRecord]) -> Table | Text:
+        keys = config_diff(records) if len(records) > 1 else [k for k in SHOWN_KEYS if k in records[0].config]
+        if not keys:
+            return Text("the selected runs have identical settings", style="dim")
+        table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold")
+        table.add_column("setting", style="cyan", no_wrap=True)
+        for record in records:
+            table.add_column(Text(record.run_id[-6:], style=f"bold {self.state.colour(record)}"), no_wrap=True)
+        for key in keys:
+            table.add_row(key, *(_short(r.config.get(key)) for r in records))
+        return table
+
+    # ------------------------------------------------------------ actions
+    def _cursor_record(self) -> RunRecord | None:
+        table = self.query_one("#cmp-runs", DataTable)
+        runs = self.runs()
+        if not runs or table.cursor_row < 0 or table.cursor_row >= len(runs):
+            return None
+        return runs[table.cursor_row]
+
+    def toggle(self, record: RunRecord) -> None:
+        key = id(record)
+        if key in self.state.selected:
+            self.state.selected.remove(key)
+        else:
+            self.state.selected.append(key)
+            self.state.colour(record)
+        self._rebuild()
+
+    def action_toggle(self) -> None:
+        record = self._cursor_record()
+        if record is not None:
+            self.toggle(record)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_toggle()
+
+    def action_select_all(self) -> None:
+        runs = self.runs()
+        if len(self.selected()) == len(runs):
+            self.state.selected.clear()
+        else:
+            for record in runs:
+                if id(record) not in self.state.selected:
+                    self.state.selected.append(id(record))
+                    self.state.colour(record)
+        self._rebuild()
+
+    def action_next_series(self) -> None:
+        self.state.metric_index += 1
+        self._draw()
+
+    def action_toggle_log(self) -> None:
+        plot = self.query_one("#cmp-plot", MetricPlot)
+        plot.log_y = not plot.log_y
+
+    def action_toggle_diff(self) -> None:
+        self.toggle_class("-narrow")
+
+    def action_focus_path(self) -> None:
+        self.query_one("#cmp-path", Input).focus()
+
+    def action_close(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#cmp-runs", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        self.load(text)
+        self.query_one("#cmp-runs", DataTable).focus()
+
+    def load(self, path: str | Path) -> list[RunRecord]:
+        """Load run(s) from ``path``, select them; a notice says what happened."""
+        try:
+            records = load_runs(path)
+        except ValueError as exc:
+            self.notify(str(exc), title="cannot load", severity="error", timeout=8)
+            return []
+        known = {str(Path(r.path).resolve()) for r in self.runs() if r.path}
+        new = [r for r in records if str(Path(r.path or "").resolve()) not in known]
+        self.state.loaded.extend(new)
+        for record in new:
+            self.state.selected.append(id(record))
+            self.state.colour(record)
+        skipped = len(records) - len(new)
+        note = f" ({skipped} already listed)" if skipped else ""
+        self.notify(f"loaded {len(new)} run{'s' * (len(new) != 1)} from {path}{note}")
+        self.query_one("#cmp-path", Input).value = ""
+        self._rebuild()
+        return new
+
+    def action_export(self) -> None:
+        from rnntui.engine.aggregate import export_records
+
+        records = self.selected()
+        if not records:
+            self.notify("Select runs to export first (space).", severity="warning")
+            return
+        root = getattr(self.lab, "runs_root", None) or Path("runs")
+        stem = time.strftime("compare-%Y%m%d-%H%M%S")
+        try:
+            self.last_export = export_records(records, root, stem)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error", timeout=8)
+            return
+        csv_path, json_path = self.last_export
+        self.notify(f"{len(records)} runs exported to {csv_path} and {json_path.name}", title="export")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

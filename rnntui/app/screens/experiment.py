@@ -1,0 +1,550 @@
+"""The Experiment view (``x``): a grid of runs filling in live.
+
+Pick an experiment preset (``seed000-copy-gating`` ...) or grid over the form's
+settings (``cell=rnn,lstm hidden_size=8,16``), set the trials, press ``s``.
+The runs execute in worker processes (see :mod:`rnntui.engine.experiment`);
+the results table -- mean ± standard error per grid point -- fills in as they
+finish, with the overall progress above it.  Highlight a row to see the curves
+of that point's trials; Enter opens them in Compare.  ``t`` stops the runs.
+
+The experiment belongs to the app session, not to this screen: closing the
+screen (Esc) leaves it running, and its runs join ``app.records`` (so Compare
+lists them).  Worker events reach the UI thread as the app's ``EventBatch``
+messages wrapping an :class:`ExperimentUpdate`; the app hands them to this
+module's listener, which folds them into the runs' records.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
+from rnntui.config import Config, ConfigError, build_config
+from rnntui.engine.aggregate import GridPoint, Row, RunOutcome, Stat, aggregate, choose_columns, format_value
+from rnntui.engine.events import Event
+from rnntui.engine.record import RunRecord
+
+FLUSH_S = 0.25
+
+
+@dataclass(frozen=True)
+class ExperimentUpdate(Event):
+    """Worker events of one experiment run, and its outcome once it has one."""
+
+    kind: ClassVar[str] = "experiment"
+    session: int = 0
+    events: tuple[Event, ...] = ()
+    outcome: RunOutcome | None = None
+
+
+def format_grid(grid: dict[str, list[Any]]) -> str:
+    return " ".join(f"{k}={','.join(format_value(v) for v in values)}" for k, values in grid.items())
+
+
+def parse_grid(text: str) -> dict[str, list[Any]]:
+    """``"cell=rnn,lstm hidden_size=[8,16]"`` -> a checked grid (ConfigError if bad)."""
+    from rnntui.presets import parse_experiment
+
+    raw: dict[str, str] = {}
+    for token in re.split(r"[\s;]+", text.strip()):
+        if not token:
+            continue
+        key, sep, value = token.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError("grid", f"got {token!r}; expected KEY=V1,V2 such as cell=rnn,lstm")
+        raw[key.strip().replace("-", "_")] = value
+    grid, _ = parse_experiment(raw, 1)
+    return grid
+
+
+def parse_trials(text: str) -> int:
+    from rnntui.presets import parse_experiment
+
+    return parse_experiment({}, text.strip() or "1")[1]
+
+
+class ExperimentSession:
+    """The experiment of one app session (at most one runs at a time)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.experiment: Any = None
+        self.runner: Any = None
+        self.worker: Worker[Any] | None = None
+        self.records: dict[str, RunRecord] = {}
+        self.outcomes: dict[str, RunOutcome] = {}
+        self.started_at = 0.0
+        self.ended_at = 0.0
+        self.auto_started = False
+        self.version = 0  # bumped whenever something the screen shows changed
+        self._listening = False
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None and not self.worker.is_finished
+
+    @property
+    def error(self) -> str:
+        if self.worker is not None and self.worker.state == WorkerState.ERROR:
+            return f"{type(self.worker.error).__name__}: {self.worker.error}"
+        return ""
+
+    def start(self, base: Config, grid: dict[str, list[Any]], trials: int, name: str,
+              workers: int | None = None) -> None:
+        """Validate and launch (raises ConfigError before anything runs)."""
+        from rnntui.engine.experiment import Experiment, ExperimentRunner, default_experiment_dir
+
+        if self.running:
+            raise ConfigError("experiment", "one is already running; stop it (t) first")
+        root = getattr(self.app, "runs_root", None) or Path("runs")
+        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name)
+        self.experiment = exp
+        self.runner = ExperimentRunner(exp, workers=workers, quiet=True)
+        self.outcomes = {}
+        self.records = {}
+        for spec in exp.specs:
+            record = RunRecord(spec.run_id, dict(spec.config))
+            record.path = spec.out_dir
+            self.records[spec.run_id] = record
+        self.app.records.extend(self.records.values())  # Compare lists them with the session's runs
+        if not self._listening:
+            self.app.add_event_listener(self.on_events)
+            self._listening = True
+        self.started_at, self.ended_at = time.monotonic(), 0.0
+        self.version += 1
+        self.worker = self.app.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
+                                          description=f"experiment {name}")
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.cancel()
+
+    # ------------------------------------------------- runner thread side
+    def _run(self) -> None:
+        """Thread worker: run the experiment, post batches of updates."""
+        runner, app, session = self.runner, self.app, id(self)
+        worker = get_current_worker()
+        pending: dict[str, list[Event]] = {}
+        finished: set[str] = set()
+        last = [time.monotonic()]
+
+        def post(run_id: str, events: list[Event], outcome: RunOutcome | None = None) -> None:
+            from rnntui.app.messages import EventBatch
+
+            app.post_message(EventBatch(run_id, [ExperimentUpdate(run_id, session, tuple(events), outcome)]))
+
+        def flush() -> None:
+            last[0] = time.monotonic()
+            for run_id, events in list(pending.items()):
+                post(run_id, events)
+            pending.clear()
+
+        def on_event(event: Event) -> None:
+            if event.run_id not in finished:
+                pending.setdefault(event.run_id, []).append(event)
+
+        def poll() -> None:
+            if worker.is_cancelled:  # the app is closing
+                runner.cancel()
+            if time.monotonic() - last[0] >= FLUSH_S:
+                flush()
+
+        runner.on_event = on_event
+        runner.poll = poll
+        for outcome in runner.run():
+            finished.add(outcome.run_id)
+            post(outcome.run_id, pending.pop(outcome.run_id, []), outcome)
+            flush()
+        flush()
+
+    # ------------------------------------------------------ UI thread side
+    def on_events(self, events: list[Event]) -> None:
+        """App event listener (UI thread): fold our updates into the records."""
+        for update in events:
+            if not isinstance(update, ExperimentUpdate) or update.session != id(self):
+                continue
+            record = self.records.get(update.run_id)
+            if record is None:
+                continue
+            for event in update.events:
+                record.apply(event)
+            outcome = update.outcome
+            if outcome is not None:
+                self.outcomes[outcome.run_id] = outcome
+                record.status = "stopped" if outcome.status == "cancelled" else outcome.status
+                record.final = dict(outcome.final)
+                record.reason = outcome.reason
+                record.wall_time_s = outcome.wall_time_s
+                record.params = outcome.params or record.params
+                record.step = outcome.step
+                if outcome.steps or outcome.evals:  # the full history (worker events are throttled)
+                    record.steps = list(outcome.steps)
+                    record.evals = [dict(e) for e in outcome.evals]
+                if len(self.outcomes) == len(self.records):
+                    self.ended_at = time.monotonic()
+            self.version += 1
+
+    # ------------------------------------------------------------ queries
+    @property
+    def points(self) -> list[GridPoint]:
+        return list(self.experiment.points) if self.experiment else []
+
+    def rows(self) -> list[Row]:
+        if self.experiment is None:
+            return []
+        return aggregate(self.experiment.points, self.experiment.trials, self.outcomes.values())
+
+    def point_records(self, point: int) -> list[RunRecord]:
+        if self.experiment is None:
+            return []
+        return [self.records[s.run_id] for s in self.experiment.specs if s.point == point]
+
+    def columns(self) -> list[str]:
+        names: list[str] = []
+        for outcome in self.outcomes.values():
+            names += [k for k in outcome.final if k not in names]
+        preferred: list[str] = []
+        infos = getattr(self.app, "task_infos", {}) or {}
+        if self.experiment is not None:
+            for task in dict.fromkeys(c.task for c in self.experiment.configs):
+                info = infos.get(task)
+                preferred += [m[0] for m in info.metrics] if info else []
+        return choose_columns(names, preferred, limit=3)
+
+    def elapsed(self) -> float:
+        if not self.started_at:
+            return 0.0
+        return (self.ended_at or time.monotonic()) - self.started_at
+
+
+_SESSIONS: "weakref.WeakKeyDictionary[Any, ExperimentSession]" = weakref.WeakKeyDictionary()
+
+
+def experiment_session(app: Any) -> ExperimentSession:
+    session = _SESSIONS.get(app)
+    if session is None:
+        session = _SESSIONS[app] = ExperimentSession(app)
+    return session
+
+
+def _stat(stat: Stat) -> str:
+    return stat.format(3)
+
+
+class ExperimentScreen(Screen[None]):
+    """A grid of runs: setup, live results table, curves of the highlighted point."""
+
+    process_workers: ClassVar[int | None] = None
+    """Worker processes for experiments started here (None: one per core; 0: in
+    the UI's worker thread -- tests use it)."""
+
+    DEFAULT_CSS = """
+    ExperimentScreen { layout: vertical; }
+    ExperimentScreen #exp-title { height: 1; padding: 0 1; background: $panel; }
+    ExperimentScreen #exp-progress { height: 1; padding: 0 1; }
+    ExperimentScreen #exp-progress Bar { width: 1fr; }
+    ExperimentScreen #exp-setup { height: 1; margin: 0 1; }
+    ExperimentScreen #exp-setup Input { margin-right: 1; }
+    ExperimentScreen #exp-preset { width: 2fr; }
+    ExperimentScreen #exp-grid { width: 3fr; }
+    ExperimentScreen #exp-trials { width: 10; }
+    ExperimentScreen #exp-start { min-width: 8; }
+    ExperimentScreen #exp-table { height: 1fr; min-height: 5; border: round $panel; }
+    ExperimentScreen #exp-table:focus { border: round $accent; }
+    ExperimentScreen #exp-plot { height: 1fr; min-height: 6; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("s", "start", "Start"),
+        Binding("t", "stop", "Stop"),
+        Binding("n", "next_series", "Series"),
+        Binding("l", "toggle_log", "Log"),
+        Binding("c", "compare", "Compare"),
+        Binding("e", "edit", "Edit", show=False),
+    ]
+
+    def __init__(self, lab: Any) -> None:
+        super().__init__()
+        self.lab = lab
+        self.session = experiment_session(lab)
+        self.series_index = 0
+        self._drawn = -1
+        self._columns: list[str] = []
+        self._row_count = 0
+        self.title_text = Text("")
+
+    # ------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Static(id="exp-title")
+        yield ProgressBar(total=1, show_eta=False, id="exp-progress")
+        request = getattr(self.lab, "request", None)
+        preset = getattr(request, "preset", None)
+        is_exp = bool(request is not None and request.is_experiment)
+        with Horizontal(id="exp-setup"):
+            yield Input(preset.name if (preset and is_exp) else "", compact=True, id="exp-preset",
+                        placeholder="experiment preset (Enter loads it); empty: the form's settings")
+            yield Input(format_grid(request.grid) if is_exp else "", compact=True, id="exp-grid",
+                        placeholder="grid, e.g. cell=rnn,lstm hidden_size=8,16")
+            yield Input(str(request.trials) if is_exp else "3", compact=True, id="exp-trials",
+                        placeholder="trials")
+            yield Button("Start", id="exp-start", compact=True, variant="success")
+        table: DataTable[Any] = DataTable(id="exp-table", cursor_type="row", zebra_stripes=True)
+        table.border_title = "results · mean ± standard error over finished trials"
+        yield table
+        yield MetricPlot("curves", id="exp-plot", placeholder="highlight a row to see its trials' curves")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if hasattr(self.lab, "add_event_listener"):
+            self.lab.add_event_listener(self._on_events)
+        self.set_interval(0.5, self._tick, name="experiment-refresh")
+        self.refresh_view()
+        session, request = self.session, getattr(self.lab, "request", None)
+        if (request is not None and request.is_experiment and getattr(self.lab, "start_at_once", False)
+                and not session.auto_started and session.experiment is None):
+            session.auto_started = True
+            self.action_start()
+        if session.experiment is not None:
+            self.query_one("#exp-table", DataTable).focus()
+
+    def on_unmount(self) -> None:
+        if hasattr(self.lab, "remove_event_listener"):
+            self.lab.remove_event_listener(self._on_events)
+
+    def _on_events(self, events: list[Any]) -> None:
+        pass  # the session folds them; the timer redraws
+
+    def _tick(self) -> None:
+        if self.session.version != self._drawn or self.session.running:
+            self.refresh_view()
+
+    # ----------------------------------------------------------- drawing
+    def refresh_view(self) -> None:
+        session = self.session
+        self._drawn = session.version
+        exp = session.experiment
+        title = self.query_one("#exp-title", Static)
+        bar = self.query_one("#exp-progress", ProgressBar)
+        start = self.query_one("#exp-start", Button)
+        start.label = "Stop" if session.running else "Start"
+        start.variant = "error" if session.running else "success"
+        for widget in self.query("#exp-setup Input"):
+            widget.disabled = session.running
+        if exp is None:
+            self.title_text = Text("no experiment yet: choose a preset or a grid, then press s", style="dim")
+            title.update(self.title_text)
+            bar.update(total=1, progress=0)
+            return
+        done, total = len(session.outcomes), exp.total
+        failed = sum(o.status == "failed" for o in session.outcomes.values())
+        running = sum(r.status == "running" for r in session.records.values())
+        state = "running" if session.running else ("stopped" if session.runner.cancelled else "done")
+        if session.error:
+            state = f"error: {session.error}"
+        text = Text(f"{exp.name}", style="bold")
+        text.append(f"  {done}/{total} runs")
+        if running:
+            text.append(f" · {running} running")
+        if failed:
+            text.append(f" · {failed} failed", style="red")
+        text.append(f" · {session.runner.workers or 1} worker{'s' * (session.runner.workers != 1)}"
+                    f" · {_clock(session.elapsed())} · {state}")
+        text.append(f"  → {exp.out_dir}", style="dim")
+        self.title_text = text
+        title.update(text)
+        bar.update(total=total, progress=done)
+        self._fill_table()
+        self._draw_plot()
+
+    def _fill_table(self) -> None:
+        session, table = self.session, self.query_one("#exp-table", DataTable)
+        rows = session.rows()
+        columns = session.columns()
+        keys = list(session.experiment.grid)
+        if columns != self._columns or len(rows) != self._row_count or not table.columns:
+            cursor = table.cursor_row
+            table.clear(columns=True)
+            for key in keys:
+                table.add_column(key, key=f"g:{key}")
+            for name in columns:
+                table.add_column(f"{name} ±se", key=f"m:{name}")
+            for label, key in (("n", "n"), ("time s", "time"), ("params", "params"), ("status", "status")):
+                table.add_column(label, key=key)
+            for row in rows:
+                table.add_row(*self._cells(row, keys, columns), key=str(row.point.index))
+            self._columns, self._row_count = columns, len(rows)
+            if rows:
+                table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+            return
+        column_keys = [f"g:{k}" for k in keys] + [f"m:{c}" for c in columns] + ["n", "time", "params", "status"]
+        for row in rows:
+            for key, value in zip(column_keys, self._cells(row, keys, columns)):
+                table.update_cell(str(row.point.index), key, value)
+
+    def _cells(self, row: Row, keys: list[str], columns: list[str]) -> list[Any]:
+        cells: list[Any] = [format_value(row.point.values.get(k, "")) for k in keys]
+        cells += [_stat(row.metrics[c]) if c in row.metrics else "–" for c in columns]
+        time_s = "–" if row.wall_time.mean is None else f"{row.wall_time.mean:.1f}"
+        style = "red" if row.failed else ("green" if row.status == "done" else "")
+        cells += [f"{row.finished}/{row.trials}", time_s, f"{row.params:,}" if row.params else "–",
+                  Text(row.status, style=style)]
+        return cells
+
+    def highlighted_point(self) -> int | None:
+        table = self.query_one("#exp-table", DataTable)
+        points = self.session.points
+        if not points or table.cursor_row < 0 or table.cursor_row >= len(points):
+            return None
+        return points[table.cursor_row].index
+
+    def _draw_plot(self) -> None:
+        plot = self.query_one("#exp-plot", MetricPlot)
+        point = self.highlighted_point()
+        if point is None:
+            plot.set_lines([], title="curves")
+            return
+        records = self.session.point_records(point)
+        names = ["loss"]
+        for record in records:
+            names += [n for n in record.metric_names() if n not in names]
+        cols = self.session.columns()
+        ordered = [n for n in cols if n in names] + [n for n in names if n not in cols]
+        series = ordered[self.series_index % len(ordered)]
+        lines = []
+        for i, record in enumerate(records):
+            xs, ys = record.series(series)
+            seed = record.config.get("seed", i)
+            lines.append(PlotLine(f"trial {i} (seed {seed})", xs, ys, PALETTE[i % len(PALETTE)],
+                                  smooth=series == "loss"))
+        refs = [RefLine(f"baseline {records[0].baseline[series]:.3g}", records[0].baseline[series])] \
+            if records and series in records[0].baseline else []
+        plot.allow_log = not any(n in series for n in ("acc", "exact"))
+        label = self.session.points[point].label
+        plot.set_lines(lines, refs, title=f"{series} · {label} · n: next")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._draw_plot()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_compare()
+
+    # ----------------------------------------------------------- actions
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "exp-start":
+            if self.session.running:
+                self.action_stop()
+            else:
+                self.action_start()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "exp-preset" and event.value.strip():
+            self._load_preset(event.value.strip())
+        elif event.input.id in ("exp-grid", "exp-trials"):
+            self.action_start()
+
+    def _load_preset(self, name: str) -> bool:
+        from rnntui.presets import load_preset
+
+        try:
+            preset = load_preset(name)
+        except ConfigError as exc:
+            self.notify(str(exc), title="preset", severity="error", timeout=8)
+            return False
+        self.query_one("#exp-grid", Input).value = format_grid(preset.grid)
+        self.query_one("#exp-trials", Input).value = str(preset.trials)
+        if not preset.is_experiment:
+            self.notify(f"{preset.name} is a single run: add a grid to make it an experiment", severity="warning")
+        return True
+
+    def resolve(self) -> tuple[Config, dict[str, list[Any]], int, str]:
+        """The experiment the inputs describe (ConfigError if they are bad)."""
+        from rnntui.presets import load_preset
+
+        name = self.query_one("#exp-preset", Input).value.strip()
+        grid = parse_grid(self.query_one("#exp-grid", Input).value)
+        trials = parse_trials(self.query_one("#exp-trials", Input).value)
+        request = getattr(self.lab, "request", None)
+        req_preset = getattr(request, "preset", None)
+        if name and req_preset is not None and name == req_preset.name:
+            base = request.config  # keeps the command line's overrides
+        elif name:
+            base = build_config(load_preset(name).values)
+        else:
+            base = getattr(self.lab, "config", None)
+            if base is None:
+                raise ConfigError("form", "the form's settings are not valid; fix them or name a preset")
+            name = f"{base.task}-grid"
+        if not grid and trials < 2:
+            raise ConfigError("grid", "give a grid (e.g. cell=rnn,lstm) or at least 2 trials")
+        return base, grid, trials, name
+
+    def action_start(self) -> None:
+        if self.session.running:
+            self.notify("An experiment is running: stop it (t) first.", severity="warning")
+            return
+        try:
+            base, grid, trials, name = self.resolve()
+            self.session.start(base, grid, trials, name, workers=self.process_workers)
+        except ConfigError as exc:
+            self.notify(str(exc), title="cannot start the experiment", severity="error", timeout=10)
+            return
+        self._columns, self._row_count = [], 0
+        self.refresh_view()
+        self.query_one("#exp-table", DataTable).focus()
+        exp = self.session.experiment
+        self.notify(f"{exp.total} runs on {self.session.runner.workers or 1} worker(s) → {exp.out_dir}",
+                    title=f"experiment {exp.name}")
+
+    def action_stop(self) -> None:
+        if not self.session.running:
+            self.notify("No experiment is running.", severity="warning")
+            return
+        self.session.stop()
+        self.notify("stopping: running runs end at their next step")
+
+    def action_next_series(self) -> None:
+        self.series_index += 1
+        self._draw_plot()
+
+    def action_toggle_log(self) -> None:
+        plot = self.query_one("#exp-plot", MetricPlot)
+        plot.log_y = not plot.log_y
+
+    def action_edit(self) -> None:
+        self.query_one("#exp-preset", Input).focus()
+
+    def action_compare(self) -> None:
+        """Open Compare with the highlighted point's finished runs selected."""
+        from rnntui.app.screens.compare import CompareScreen
+
+        point = self.highlighted_point()
+        records = [r for r in self.session.point_records(point) if r.done] if point is not None else []
+        self.app.push_screen(CompareScreen(self.lab, select=records))
+
+    def action_close(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#exp-table", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"

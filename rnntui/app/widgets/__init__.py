@@ -1,0 +1,1 @@
+"""Widgets of the lab: plots, the config form, samples, status, log."""

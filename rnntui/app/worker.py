@@ -1,0 +1,191 @@
+"""Glue between the Textual thread worker and the engine.  No Textual here.
+
+The training thread never touches widgets: the trainer's callback appends
+events to an :class:`EventBuffer`, which hands them on as one batch every
+~0.25 s (and at once for the events that change what the run *is*: started,
+finished, failed).  Because only the training thread hands batches on, they
+reach the UI in order.  Before the trainer blocks in a pause, and just before
+an evaluation, the buffer is flushed so the screen is never stale during a
+stall.
+
+Torch is imported here lazily, inside the worker thread, so the first frame of
+the app does not wait for it.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from rnntui.config import Config
+from rnntui.engine.control import RunControl
+from rnntui.engine.events import Event, RunFailed, RunFinished, RunStarted, StepMetrics
+
+BATCH_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What the UI needs to know about a task without importing torch itself."""
+
+    name: str
+    title: str
+    metrics: tuple[tuple[str, str, bool], ...]  # (name, label, higher_is_better); main first
+    options: tuple[str, ...]
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0][0] if self.metrics else ""
+
+    def higher_is_better(self, metric: str) -> bool:
+        base = metric.split("@", 1)[0]
+        for name, _label, higher in self.metrics:
+            if name == base:
+                return higher
+        return not base.endswith("loss")
+
+
+def load_task_infos() -> dict[str, TaskInfo]:
+    """Import the task modules (and torch) and describe every available task."""
+    from rnntui.tasks import available_tasks, task_class
+
+    infos = {}
+    for name in available_tasks():
+        cls = task_class(name)
+        infos[name] = TaskInfo(
+            name=name,
+            title=getattr(cls, "title", name),
+            metrics=tuple((m.name, m.label, m.higher_is_better) for m in cls.metric_infos),
+            options=tuple(cls.options),
+        )
+    return infos
+
+
+def preload_engine() -> dict[str, TaskInfo]:
+    """Warm the imports a run needs; returns the task descriptions."""
+    import rnntui.engine.trainer  # noqa: F401  (torch, cells, tasks)
+
+    try:  # torch.optim's first optimiser imports torch._dynamo (~1.3 s): do it now, not at Start
+        import torch._dynamo  # noqa: F401
+    except Exception:  # pragma: no cover - optional speed-up only
+        pass
+    infos = load_task_infos()
+    gc.freeze()  # torch's import leaves ~100k long-lived objects; keep them out of GC passes
+    return infos
+
+
+class EventBuffer:
+    """Thread-safe event collector that posts batches of events.
+
+    ``post(events)`` is called with the lock held so batches keep their order
+    whichever thread flushes; it must not block (Textual's ``post_message`` does not).
+    """
+
+    def __init__(self, post: Callable[[list[Event]], Any], interval_s: float = BATCH_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._post = post
+        self._interval = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._events: list[Event] = []
+        self._last = clock()
+        self.batches = 0
+        self.eval_every = 0
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event)
+            urgent = isinstance(event, (RunStarted, RunFinished, RunFailed)) or (
+                # an evaluation follows this step: hand on what we have before the stall
+                isinstance(event, StepMetrics) and self.eval_every and event.step % self.eval_every == 0
+            )
+            if urgent or self._clock() - self._last >= self._interval:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._last = self._clock()
+        if self._events:
+            events, self._events = self._events, []
+            self.batches += 1
+            self._post(events)
+
+
+class UIRunControl(RunControl):
+    """A RunControl that flushes the event buffer before the trainer blocks in a pause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_block: Callable[[], None] | None = None
+
+    def wait_while_paused(self, poll_s: float = 0.1) -> None:
+        if self.before_block is not None:
+            self.before_block()
+        super().wait_while_paused(poll_s)
+
+
+@dataclass
+class TrainJob:
+    """One run for the worker: the config, ids, and where its events go."""
+
+    cfg: Config
+    run_id: str
+    control: RunControl
+    post: Callable[[list[Event]], Any]
+    run_dir: Path | None = None
+    resume: str | None = None
+    on_trainer: Callable[[Any], None] | None = None
+
+
+def run_training(job: TrainJob) -> str:
+    """Build and run a Trainer in the calling thread; return its final status.
+
+    Raises ConfigError (task-level config problems) and CheckpointError before
+    any event is emitted or any file written.
+    """
+    from rnntui.engine.rundir import RunWriter
+    from rnntui.engine.trainer import Trainer, check_runnable
+
+    cfg = job.cfg
+    check_runnable(cfg)
+    resume_payload = None
+    if job.resume:
+        from rnntui.engine.checkpoint import load_checkpoint
+
+        resume_payload = load_checkpoint(job.resume)
+    writer = RunWriter(job.run_dir, cfg) if job.run_dir is not None else None
+    buffer = EventBuffer(job.post)
+    buffer.eval_every = cfg.eval_every
+    frozen = False
+
+    def callback(event: Event) -> None:
+        nonlocal frozen
+        if isinstance(event, RunStarted) and not frozen:
+            gc.freeze()  # the model is built: no more 200-300 ms full collections mid-run
+            frozen = True
+        if writer is not None:
+            writer(event)
+        buffer(event)
+
+    if isinstance(job.control, UIRunControl):
+        job.control.before_block = buffer.flush
+    trainer = Trainer(cfg, callback, job.control, run_id=job.run_id,
+                      checkpoint_path=writer.checkpoint_path if writer else None, resume=resume_payload)
+    if job.on_trainer is not None:
+        job.on_trainer(trainer)
+    try:
+        result = trainer.run()
+    finally:
+        buffer.flush()
+        if writer is not None:
+            writer.close()
+        if isinstance(job.control, UIRunControl):
+            job.control.before_block = None
+    return result.status

@@ -1,0 +1,514 @@
+"""Inspect a recurrent model: parameter and shape tables, gradients over time, gates.
+
+Pure engine code (no Textual): the ``rnntui inspect`` command and the TUI's
+Inspect view both call it.
+
+* :func:`parameter_table` — every parameter's name, shape, count and role, as
+  seed 002 printed them; :func:`parameter_total` is ``sum(p.numel())``.
+* :func:`shape_cases` — input, output and state shapes for ``batch_first``
+  true and false, bidirectional, an LSTM projection and a padded/packed batch of
+  variable lengths.  The modules are built on the ``meta`` device (no random
+  draw), given zero weights on the CPU and really run, for 2 time steps (cheap
+  at any size); the time axes are then set to T.
+* :func:`hidden_grad_norms` — ``‖∂L/∂h_t‖`` for every time step ``t`` (seed
+  001's open question: can we *see* vanishing/exploding gradients?).
+* :func:`gate_traces` — gate activations and hidden state over time, one sample.
+* :func:`inspect_probe` / :func:`gate_probe` — trainer probes (called after each
+  evaluation in the training thread) that turn the two above into events.
+
+Nothing here changes training: the probes run the model in eval mode and put
+its mode back, compute gradients with ``torch.autograd.grad`` (``.grad`` of the
+parameters is untouched) and never draw from the global random generator (a
+builtin module's from-scratch twin is built on ``meta`` and then filled).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnntui.cells import RecurrentBase, build_cell, scratch_twin, supports_builtin
+from rnntui.engine.events import GateTrace, HiddenGradients, Log
+from rnntui.tasks.base import Batch, Task
+
+if TYPE_CHECKING:
+    from rnntui.config import Config
+    from rnntui.engine.trainer import Trainer
+
+PROBE_SEQUENCES = 16
+"""Held-out sequences the gradient probe uses (the first ones of the first batch)."""
+MAX_TRACE_STEPS = 256
+MAX_TRACE_UNITS = 64
+"""Gate traces in events are block-averaged down to this many steps × units."""
+
+GATES: dict[str, tuple[str, ...]] = {
+    "rnn": (),
+    "lstm": ("i", "f", "o"),
+    "gru": ("r", "z"),
+    "mlstm": ("i", "f", "o"),
+    "mgru": ("r", "z"),
+}
+"""Gates in [0, 1] shown per cell (the modulation ``m`` and ``h`` come after)."""
+
+GATE_TITLES = {
+    "i": "input gate i",
+    "f": "forget gate f",
+    "o": "output gate o",
+    "r": "reset gate r",
+    "z": "update gate z",
+    "m": "modulation m (x̂ = m ⊙ x)",
+    "h": "hidden state h",
+    "c": "cell state c",
+}
+
+_GATE_ROWS = {"rnn": "", "lstm": "i|f|g|o", "gru": "r|z|n", "mlstm": "i|f|g|o", "mgru": "r|z|n"}
+
+
+# ------------------------------------------------------------------ parameters
+@dataclass(frozen=True)
+class ParamRow:
+    """One parameter: ``layer``/``direction`` are None/"" outside the recurrent layers."""
+
+    name: str
+    shape: tuple[int, ...]
+    count: int
+    layer: int | None = None
+    direction: str = ""
+    role: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "count": self.count,
+                "layer": self.layer, "direction": self.direction, "role": self.role}
+
+
+def cell_name_of(module: nn.Module) -> str:
+    """Registry name of a recurrent module (scratch or torch built-in)."""
+    if isinstance(module, RecurrentBase):
+        return module.cell_name
+    for cls, name in ((nn.LSTM, "lstm"), (nn.GRU, "gru"), (nn.RNN, "rnn")):
+        if isinstance(module, cls):
+            return name
+    raise TypeError(f"not a recurrent cell module: {type(module).__name__}")
+
+
+def find_cell(model: nn.Module) -> nn.Module:
+    """The recurrent module of ``model`` (``model.rnn``), or ``model`` itself."""
+    rnn = getattr(model, "rnn", None)
+    return rnn if isinstance(rnn, nn.Module) else model
+
+
+_NAME = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<stem>[a-z]+_[a-z]+)_l(?P<layer>\d+)(?P<rev>_reverse)?$")
+
+
+def _role(stem: str, cell: str) -> str:
+    rows = _GATE_ROWS.get(cell, "")
+    gates = f"gates {rows}" if rows else "hidden"
+    return {
+        "weight_ih": f"input → {gates}",
+        "weight_hh": f"hidden → {gates}",
+        "bias_ih": f"input-side bias of {gates}",
+        "bias_hh": f"hidden-side bias of {gates}",
+        "weight_hr": "projection h → h_proj",
+        "weight_im": "input → modulation m",
+        "weight_hm": "hidden → modulation m",
+        "bias_m": "bias of modulation m",
+    }.get(stem, "")
+
+
+def parameter_table(model: nn.Module) -> list[ParamRow]:
+    """Every trainable parameter of ``model`` in registration order (torch's)."""
+    try:
+        cell = cell_name_of(find_cell(model))
+    except TypeError:
+        cell = ""
+    rows = []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        m = _NAME.match(name)
+        if m:
+            rows.append(ParamRow(name, tuple(p.shape), p.numel(), int(m["layer"]),
+                                 "reverse" if m["rev"] else "forward", _role(m["stem"], cell)))
+        else:
+            role = "read-out" if name.startswith("head.") else ""
+            rows.append(ParamRow(name, tuple(p.shape), p.numel(), role=role))
+    return rows
+
+
+def parameter_total(rows: list[ParamRow]) -> int:
+    return sum(r.count for r in rows)
+
+
+def group_label(row: ParamRow) -> str:
+    """``layer 0``, ``layer 0 reverse`` or the module prefix (``head``)."""
+    if row.layer is not None:
+        return f"layer {row.layer}" + (" reverse" if row.direction == "reverse" else "")
+    return row.name.rsplit(".", 1)[0] if "." in row.name else "other"
+
+
+def group_totals(rows: list[ParamRow]) -> list[tuple[str, int]]:
+    """Parameter count per layer and direction (and per other module), in order."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        label = group_label(row)
+        totals[label] = totals.get(label, 0) + row.count
+    return list(totals.items())
+
+
+def meta_cell(cfg: "Config", input_size: int, **changes: Any) -> nn.Module:
+    """The config's recurrent module built on the ``meta`` device (shapes only)."""
+    kw = dict(backend=cfg.backend, input_size=input_size, hidden_size=cfg.hidden_size,
+              num_layers=cfg.num_layers, bidirectional=cfg.bidirectional, dropout=0.0,
+              bias=cfg.bias, batch_first=True, nonlinearity=cfg.nonlinearity, proj_size=cfg.proj_size)
+    kw.update(changes)
+    with torch.device("meta"):
+        return build_cell(cfg.cell, **kw)
+
+
+# ---------------------------------------------------------------------- shapes
+@dataclass
+class ShapeCase:
+    """Shapes of one way to call the module.  Rows: (what, shape, symbolic shape)."""
+
+    title: str
+    rows: list[tuple[str, tuple[int, ...], str]] = field(default_factory=list)
+    note: str = ""
+    lengths: list[int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "title": self.title,
+            "rows": [{"name": n, "shape": list(s), "symbolic": f} for n, s, f in self.rows],
+            "note": self.note,
+        }
+        if self.lengths is not None:
+            data["lengths"] = list(self.lengths)
+        return data
+
+
+def packed_lengths(batch: int, seq_len: int) -> list[int]:
+    """``batch`` lengths spread from ``seq_len`` down to about half of it, descending."""
+    low = max(1, (seq_len + 1) // 2)
+    if batch == 1:
+        return [seq_len]
+    return [seq_len - round(k * (seq_len - low) / (batch - 1)) for k in range(batch)]
+
+
+def _state_rows(cell: nn.Module, h: Tensor, c: Tensor | None, prefix: str = "") -> list[tuple[str, tuple[int, ...], str]]:
+    hsym = "(L*D, B, P)" if getattr(cell, "proj_size", 0) else "(L*D, B, H)"
+    rows = [(f"{prefix}h_0 and h_n", tuple(h.shape), hsym)]
+    if c is not None:
+        rows.append((f"{prefix}c_0 and c_n", tuple(c.shape), "(L*D, B, H)"))
+    return rows
+
+
+def _materialise(cell: nn.Module) -> nn.Module:
+    """A meta-built module on the CPU with zero weights (no random draw).
+
+    Ops on ``meta`` tensors go through Python decompositions whose first use
+    imports ``torch._dynamo`` (~2 s), so the probes run on the CPU instead, for
+    2 time steps: cheap at any size.  The time axes are then set to T.  (The
+    from-scratch twin for tracing builtin modules uses ``to_empty``; that cost
+    is paid once, in the thread that traces.)"""
+    for module in cell.modules():  # (not to_empty: empty_like on meta imports sympy, ~1 s)
+        for name, p in list(module._parameters.items()):
+            if p is not None:
+                setattr(module, name, nn.Parameter(torch.zeros(p.shape), requires_grad=False))
+    return cell
+
+
+PROBE_STEPS = 2
+
+
+def _run_case(cell: nn.Module, title: str, batch: int, seq_len: int, input_size: int, note: str = "") -> ShapeCase:
+    """Run ``cell`` (built on meta) on ``batch`` sequences and record the shapes."""
+    D = 2 if cell.bidirectional else 1
+    h_out = getattr(cell, "proj_size", 0) or cell.hidden_size
+    LD = cell.num_layers * D
+    steps = min(seq_len, PROBE_STEPS)
+    time_axis = 1 if cell.batch_first else 0
+    cell = _materialise(cell)
+    with torch.no_grad():
+        x = torch.zeros((batch, steps, input_size) if cell.batch_first else (steps, batch, input_size))
+        h0 = torch.zeros(LD, batch, h_out)
+        tuple_state = isinstance(cell, nn.LSTM) or getattr(cell, "state_is_tuple", False)
+        c0 = torch.zeros(LD, batch, cell.hidden_size) if tuple_state else None
+        out, state = cell(x, (h0, c0) if c0 is not None else h0)
+    h_n, c_n = state if isinstance(state, tuple) else (state, None)
+    assert tuple(h_n.shape) == tuple(h0.shape) and out.shape[time_axis] == steps
+
+    def full(t: Tensor) -> tuple[int, ...]:
+        shape = list(t.shape)
+        shape[time_axis] = seq_len
+        return tuple(shape)
+
+    order = "(B, T, {})" if cell.batch_first else "(T, B, {})"
+    out_sym = "D*P" if getattr(cell, "proj_size", 0) else "D*H"
+    rows = [("input x", full(x), order.format("I"))]
+    rows += _state_rows(cell, h_n, c_n)
+    rows.append(("output", full(out), order.format(out_sym)))
+    return ShapeCase(title, rows, note)
+
+
+def _packed_case(cell: nn.Module, batch: int, seq_len: int, input_size: int, lengths: list[int]) -> ShapeCase:
+    """Shapes through ``pack_padded_sequence``.  The packing is done at full size;
+    the module runs on the same batch cut to 2 steps, and its output is checked
+    to keep one row per real step, so the full output has ``sum(lengths)`` rows."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    x = torch.zeros(batch, seq_len, input_size)
+    packed = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=True)
+    steps = min(seq_len, PROBE_STEPS)
+    short = [min(n, steps) for n in lengths]
+    small = pack_padded_sequence(x[:, :steps], torch.tensor(short), batch_first=True, enforce_sorted=True)
+    cell = _materialise(cell)
+    with torch.no_grad():
+        out, state = cell(small)
+    padded, out_lengths = pad_packed_sequence(out, batch_first=True, total_length=steps)
+    assert out.data.shape[0] == small.data.shape[0] and out_lengths.tolist() == short
+    features = int(out.data.shape[1])
+    h_n, c_n = state if isinstance(state, tuple) else (state, None)
+    out_sym = "D*P" if getattr(cell, "proj_size", 0) else "D*H"
+    rows = [
+        ("padded input", tuple(x.shape), "(B, T_max, I)"),
+        ("packed.data", tuple(packed.data.shape), "(sum(lengths), I)"),
+        ("packed.batch_sizes", tuple(packed.batch_sizes.shape), "(T_max,)"),
+        ("output packed.data", (int(packed.data.shape[0]), features), f"(sum(lengths), {out_sym})"),
+        ("output padded back", (batch, seq_len, int(padded.shape[2])), f"(B, T_max, {out_sym})"),
+    ]
+    rows += _state_rows(cell, h_n, c_n)
+    name = type(cell).__name__
+    return ShapeCase(
+        f"variable lengths, packed (torch nn.{name}, backend=builtin)", rows,
+        "pack_padded_sequence(x, lengths, batch_first=True); the module skips the padding, so "
+        "h_n holds each sequence's state at its own last step; pad_packed_sequence gives "
+        "zeros after each length.",
+        lengths=list(lengths),
+    )
+
+
+def _padded_case(cell: nn.Module, batch: int, seq_len: int, input_size: int, lengths: list[int]) -> ShapeCase:
+    case = _run_case(cell, "variable lengths, padded (from-scratch cell)", batch, seq_len, input_size)
+    case.rows[0] = ("padded input", case.rows[0][1], "(B, T_max, I)")
+    case.rows[-1] = ("output", case.rows[-1][1], case.rows[-1][2].replace("T", "T_max"))
+    case.lengths = list(lengths)
+    case.note = (
+        "From-scratch cells take no PackedSequence: they run all T_max steps of the padded "
+        "batch, so output rows past a sequence's length and h_n include the padding steps. "
+        "Read sequence b's result at output[b, len_b - 1] (forward direction). rnntui's tasks "
+        "need no padding: every batch holds sequences of one length."
+    )
+    return case
+
+
+def shape_cases(cfg: "Config", input_size: int, batch: int, seq_len: int) -> list[ShapeCase]:
+    """Input/output/state shapes of the config's cell in every calling convention.
+
+    ``B = batch``, ``T = seq_len``, ``I = input_size``, ``H = hidden_size``,
+    ``P = proj_size``, ``L = num_layers``, ``D = 2 if bidirectional else 1``.
+    """
+    cases = []
+    here = "this model" if not cfg.bidirectional else "this model (bidirectional)"
+    cell = meta_cell(cfg, input_size, batch_first=True)
+    cases.append(_run_case(cell, f"batch_first=True ({here}; rnntui's models run batch-first)",
+                           batch, seq_len, input_size,
+                           "h_0/h_n/c_n are never batch-first, even with batch_first=True."))
+    cell = meta_cell(cfg, input_size, batch_first=False)
+    cases.append(_run_case(cell, "batch_first=False (torch's default)", batch, seq_len, input_size))
+    flip = not cfg.bidirectional
+    cell = meta_cell(cfg, input_size, bidirectional=flip)
+    cases.append(_run_case(
+        cell, f"bidirectional={flip}", batch, seq_len, input_size,
+        "D = 2: output concatenates the forward and backward halves; h_n stacks "
+        "[layer0 fwd, layer0 bwd, layer1 fwd, ...]." if flip else
+        "D = 1: one direction; output has H features per step."))
+    if cfg.cell == "lstm":
+        if cfg.proj_size:
+            cell = meta_cell(cfg, input_size, proj_size=0)
+            cases.append(_run_case(cell, "proj_size=0 (no projection)", batch, seq_len, input_size,
+                                   "Without a projection h has H features."))
+        elif cfg.hidden_size > 1:
+            proj = max(1, cfg.hidden_size // 2)
+            cell = meta_cell(cfg, input_size, proj_size=proj)
+            cases.append(_run_case(cell, f"proj_size={proj} (LSTM projection)", batch, seq_len, input_size,
+                                   "h_t = W_hr (o * tanh(c_t)): h and the output have P features, c keeps H."))
+    else:
+        cases.append(ShapeCase("projection", [], f"proj_size exists only for the lstm cell; "
+                                                 f"{cfg.cell}'s h has hidden_size features."))
+    lengths = packed_lengths(batch, seq_len)
+    if supports_builtin(cfg.cell):
+        cell = meta_cell(cfg, input_size, backend="builtin", batch_first=True)
+        cases.append(_packed_case(cell, batch, seq_len, input_size, lengths))
+    if cfg.backend == "scratch":
+        cell = meta_cell(cfg, input_size, batch_first=True)
+        cases.append(_padded_case(cell, batch, seq_len, input_size, lengths))
+    return cases
+
+
+# ---------------------------------------------------------------- over time
+def take(batch: Batch, n: int) -> Batch:
+    """The first ``n`` sequences of ``batch`` (per-sample ``meta`` entries too)."""
+    if batch.size <= n:
+        return batch
+    size = batch.size
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, (Tensor, list, tuple)) and len(value) == size:
+            return value[:n]
+        return value
+
+    return Batch(batch.x[:n], batch.y[:n], None if batch.mask is None else batch.mask[:n],
+                 {k: cut(v) for k, v in batch.meta.items()})
+
+
+def _traceable(cell: nn.Module) -> RecurrentBase:
+    """A from-scratch module that computes what ``cell`` computes, built without
+    drawing from torch's global generator (the training thread may be using it)."""
+    if isinstance(cell, RecurrentBase):
+        return cell
+    p = next(cell.parameters())
+    twin = scratch_twin(copy.deepcopy(cell).to("meta")).to_empty(device=p.device)
+    twin.load_state_dict(cell.state_dict())
+    twin.train(cell.training)
+    return twin
+
+
+def readout(model: nn.Module, seq: Tensor) -> Tensor:
+    """The head of a SequenceModel applied to the cell outputs ``seq`` (B, T, F),
+    exactly as ``SequenceModel.forward`` does."""
+    if not getattr(model, "per_step", True):
+        seq = seq[:, -1]
+    return model.head(seq)
+
+
+class _EvalMode:
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __enter__(self) -> nn.Module:
+        self.was_training = self.model.training
+        self.model.eval()
+        return self.model
+
+    def __exit__(self, *exc: Any) -> None:
+        self.model.train(self.was_training)
+
+
+def trace_model(model: nn.Module, x: Tensor) -> dict:
+    """``trace_cell`` of the model's cell on ``x`` (batch-first), in eval mode."""
+    from rnntui.cells import trace_cell
+
+    cell = find_cell(model)
+    with _EvalMode(model):
+        return trace_cell(_traceable(cell), x)
+
+
+def grad_profile(model: nn.Module, task: Task, batch: Batch) -> tuple[Tensor, float]:
+    """``(norms, loss)``: see :func:`hidden_grad_norms`; ``loss`` is ``L`` itself."""
+    with torch.enable_grad():
+        tr = trace_model(model, batch.x)
+        loss = task.loss(readout(model, tr["output"]), batch)
+        grads = torch.autograd.grad(loss, tr["h_steps"], allow_unused=True)
+    # float64 norms: vanishing gradients reach 1e-20 and below, whose squares underflow float32
+    zero = torch.zeros((), device=batch.x.device, dtype=torch.float64)
+    norms = torch.stack([zero if g is None else g.detach().double().norm() for g in grads])
+    return norms.cpu(), float(loss.detach())
+
+
+def hidden_grad_norms(model: nn.Module, task: Task, batch: Batch) -> Tensor:
+    """``norms[t] = ‖∂L/∂h_t‖`` (Frobenius over batch and units), shape ``(T,)``.
+
+    ``L = task.loss(model(batch.x), batch)`` in eval mode; ``h_t`` is the top
+    layer's forward-direction hidden state (after the projection for an LSTM
+    with ``proj_size``).  The derivative is the total one: through the read-out
+    at every later step and through ``h_{t+1}, h_{t+2}, ...``.  Parameters'
+    ``.grad`` are left untouched.
+    """
+    return grad_profile(model, task, batch)[0]
+
+
+def gate_traces(model: nn.Module, batch: Batch, sample: int = 0) -> dict[str, Tensor]:
+    """Gates, modulation and hidden state over time for ``batch`` item ``sample``.
+
+    Returns name -> ``(T, units)`` in display order: the cell's gates (``i, f, o``
+    for the LSTM family, ``r, z`` for the GRU family; all in [0, 1]), ``m`` for
+    mLSTM/mGRU (``(T, I)``, unbounded), then ``h``.
+    """
+    x = batch.x[sample: sample + 1]
+    with torch.no_grad():
+        tr = trace_model(model, x)
+    cell = cell_name_of(find_cell(model))
+    names = list(GATES[cell]) + (["m"] if "m" in tr else []) + ["h"]
+    return {name: tr[name][:, 0].detach().cpu() for name in names}
+
+
+def _shrink(values: Tensor, steps: int, units: int) -> Tensor:
+    T, U = values.shape
+    if T <= steps and U <= units:
+        return values
+    return F.adaptive_avg_pool2d(values[None, None].float(), (min(T, steps), min(U, units)))[0, 0]
+
+
+# --------------------------------------------------------------------- probes
+def probe_batch(trainer: "Trainer", n: int = PROBE_SEQUENCES) -> Batch:
+    """The first ``n`` sequences of the first held-out batch (fixed for the run)."""
+    return take(trainer.eval_sets[None][0], n).to(trainer.device)
+
+
+def _guard(name: str, trainer: "Trainer", exc: Exception) -> Log | None:
+    """A probe that fails logs once and then stays quiet; the run goes on."""
+    flag = f"_inspect_{name}_failed"
+    if getattr(trainer, flag, False):
+        return None
+    setattr(trainer, flag, True)
+    return Log(trainer.run_id, f"inspect: {name} probe failed ({type(exc).__name__}: {exc})", level="warning")
+
+
+def inspect_probe(trainer: "Trainer") -> HiddenGradients | Log | None:
+    """Trainer probe: the gradient profile ``‖∂L/∂h_t‖`` on a fixed held-out batch."""
+    if trainer.model is None or trainer.task is None:
+        return None
+    try:
+        batch = probe_batch(trainer)
+        norms, loss = grad_profile(trainer.model, trainer.task, batch)
+    except Exception as exc:  # never let a display probe fail a run
+        return _guard("gradient", trainer, exc)
+    return HiddenGradients(trainer.run_id, step=trainer.step, norms=[float(v) for v in norms],
+                           loss=loss if math.isfinite(loss) else float("nan"), sequences=batch.size)
+
+
+def gate_trace_event(model: nn.Module, batch: Batch, run_id: str, step: int, sample: int = 0) -> GateTrace:
+    """:func:`gate_traces` as an event, block-averaged to at most
+    ``MAX_TRACE_STEPS`` × ``MAX_TRACE_UNITS`` per trace."""
+    traces = gate_traces(model, batch, sample)
+    length = next(iter(traces.values())).shape[0]
+    return GateTrace(
+        run_id, step=step, cell=cell_name_of(find_cell(model)),
+        traces={k: _shrink(v, MAX_TRACE_STEPS, MAX_TRACE_UNITS).tolist() for k, v in traces.items()},
+        length=length, units={k: int(v.shape[1]) for k, v in traces.items()},
+    )
+
+
+def gate_probe(trainer: "Trainer", sample: int = 0) -> GateTrace | Log | None:
+    """Trainer probe: gate traces of held-out sequence ``sample`` (the Inspect
+    view adds it while it is open, so headless runs do not pay for it)."""
+    if trainer.model is None or trainer.task is None:
+        return None
+    try:
+        batch = probe_batch(trainer)
+        return gate_trace_event(trainer.model, batch, trainer.run_id, trainer.step, min(sample, batch.size - 1))
+    except Exception as exc:
+        return _guard("gate", trainer, exc)
+
+
+def snapshot(model: nn.Module) -> nn.Module:
+    """A copy of a model another thread may be training (no RNG draw)."""
+    with torch.no_grad():
+        return copy.deepcopy(model)

@@ -1,0 +1,199 @@
+"""``rnntui inspect``: a model's parameter table and its input/output/state shapes.
+
+    rnntui inspect --cell lstm --input-size 10 --hidden-size 20 --num-layers 2
+    rnntui inspect --preset smoke --bidirectional --batch 5 --seq-len 8 --json
+
+Takes the same keys as a run (flags, ``--set key=value``, ``--preset``).
+``--input-size`` defaults to the task's input size; ``--batch`` (default: the
+config's ``batch_size``) and ``--seq-len`` set B and T of the shape table.
+Bad input: one line naming the key, exit code 2.  Nothing is trained: the
+modules are built and run on torch's ``meta`` device (no memory, no time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from rnntui.cli import EXIT_BAD_INPUT, _Parser, add_config_flags, request_from_args
+from rnntui.config import Config, ConfigError
+
+PROG = "rnntui inspect"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Print a recurrent model's parameters (name, shape, count, total) and its "
+        "input, output and state shapes for batch_first true/false, bidirectional, an LSTM "
+        "projection and a packed batch of variable lengths.",
+    )
+    parser.add_argument("--preset", help="preset name or .toml path to take the settings from")
+    parser.add_argument("--input-size", dest="input_size", metavar="N",
+                        help="features per input step (default: the task's input size)")
+    parser.add_argument("--batch", metavar="B", help="batch size B of the shape table (default: batch_size)")
+    parser.add_argument("--json", action="store_true", help="print the tables as one JSON object")
+    add_config_flags(parser)
+    return parser
+
+
+def _positive_int(key: str, text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(key, f"got {text!r}; allowed: an integer >= 1") from None
+    if value < 1:
+        raise ConfigError(key, f"got {value}; allowed: an integer >= 1")
+    return value
+
+
+def task_sizes(cfg: Config) -> tuple[int, int]:
+    """(input_size, output_size) of the config's task (raises ConfigError)."""
+    from rnntui.tasks import build_task
+
+    task = build_task(cfg)
+    return task.input_size, task.output_size
+
+
+def report(cfg: Config, input_size: int | None = None, batch: int | None = None,
+           seq_len: int | None = None, shapes: bool = True) -> dict[str, Any]:
+    """Everything ``rnntui inspect`` prints, as plain data (also the ``--json`` output);
+    ``shapes=False`` leaves out the shape table."""
+    import torch
+
+    from rnntui.engine.inspect import group_totals, meta_cell, parameter_table, parameter_total, shape_cases
+
+    try:
+        task_in, task_out = task_sizes(cfg)
+    except ConfigError:
+        if input_size is None:
+            raise
+        task_in, task_out = 0, 0  # a task that cannot be built here: no read-out head
+    source = "given" if input_size else "task"
+    input_size = input_size or task_in
+    batch = batch or cfg.batch_size
+    seq_len = seq_len or cfg.seq_len
+    cell = meta_cell(cfg, input_size)
+    rows = parameter_table(cell)
+    total = parameter_total(rows)
+    features = cell.proj_size if getattr(cell, "proj_size", 0) else cell.hidden_size
+    features *= 2 if cfg.bidirectional else 1
+    head_rows: list[dict[str, Any]] = []
+    if task_out:
+        with torch.device("meta"):
+            head = torch.nn.Linear(features, task_out)
+        head_rows = [{"name": f"head.{n}", "shape": list(p.shape), "count": p.numel()}
+                     for n, p in head.named_parameters()]
+    head_total = sum(r["count"] for r in head_rows)
+    return {
+        "cell": cfg.cell,
+        "backend": cfg.backend,
+        "task": cfg.task,
+        "input_size": input_size,
+        "input_size_source": source,
+        "hidden_size": cfg.hidden_size,
+        "num_layers": cfg.num_layers,
+        "bidirectional": cfg.bidirectional,
+        "proj_size": cfg.proj_size,
+        "batch": batch,
+        "seq_len": seq_len,
+        "parameters": [r.to_json() for r in rows],
+        "groups": [{"group": g, "count": n} for g, n in group_totals(rows)],
+        "total": total,
+        "head": {"output_size": task_out, "parameters": head_rows, "total": head_total},
+        "model_total": total + head_total,
+        "shapes": [case.to_json() for case in shape_cases(cfg, input_size, batch, seq_len)] if shapes else [],
+    }
+
+
+def _shape(shape: list[int]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _lengths(lengths: list[int]) -> str:
+    if len(lengths) <= 8:
+        return "[" + ", ".join(map(str, lengths)) + "]"
+    return "[" + ", ".join(map(str, lengths[:4])) + ", ..., " + ", ".join(map(str, lengths[-2:])) + "]"
+
+
+def _group(p: dict[str, Any]) -> str:
+    return f"layer {p['layer']}" + (" reverse" if p["direction"] == "reverse" else "")
+
+
+def format_report(data: dict[str, Any]) -> str:
+    """The human-readable tables."""
+    out: list[str] = []
+    direction = "bidirectional" if data["bidirectional"] else "unidirectional"
+    proj = f", proj_size {data['proj_size']}" if data["proj_size"] else ""
+    source = f"from task {data['task']!r}" if data["input_size_source"] == "task" else "given"
+    out.append(f"{data['cell']} ({data['backend']} backend): input_size {data['input_size']} ({source}), "
+               f"hidden_size {data['hidden_size']}, num_layers {data['num_layers']}, {direction}{proj}")
+    out.append("")
+    out.append("Parameters")
+    params = data["parameters"]
+    groups = {g["group"]: g["count"] for g in data["groups"]}
+    subtotal = len(groups) > 1
+    wn = max([len("name")] + [len(p["name"]) for p in params] + [len(g) + 8 for g in groups if subtotal])
+    ws = max([len("shape")] + [len(_shape(p["shape"])) for p in params])
+    wc = max(len("count"), len(str(data["model_total"])))
+    out.append(f"  {'name':<{wn}}  {'shape':<{ws}}  {'count':>{wc}}  role")
+    for i, p in enumerate(params):
+        out.append(f"  {p['name']:<{wn}}  {_shape(p['shape']):<{ws}}  {p['count']:>{wc}}  {p['role']}")
+        nxt = params[i + 1] if i + 1 < len(params) else None
+        if subtotal and (nxt is None or _group(nxt) != _group(p)):
+            out.append(f"  {'(' + _group(p) + ' total)':<{wn}}  {'':<{ws}}  {groups[_group(p)]:>{wc}}")
+    out.append(f"  Total parameters: {data['total']}")
+    head = data["head"]
+    if head["parameters"]:
+        parts = ", ".join(f"{r['name']} {_shape(r['shape'])} {r['count']}" for r in head["parameters"])
+        out.append(f"  + read-out head for task {data['task']!r} (output {head['output_size']}): {parts}"
+                   f" -> model total {data['model_total']}")
+    out.append("")
+    b, t = data["batch"], data["seq_len"]
+    out.append(f"Shapes  (B = {b} sequences, T = {t} steps, I = {data['input_size']}, H = {data['hidden_size']}, "
+               f"L = {data['num_layers']} layers, D = 2 if bidirectional else 1"
+               + (f", P = {data['proj_size']}" if data["proj_size"] else "") + ")")
+    for case in data["shapes"]:
+        out.append(f"  {case['title']}")
+        if case.get("lengths") is not None:
+            out.append(f"    lengths {_lengths(case['lengths'])}")
+        rows = case["rows"]
+        if rows:
+            wname = max(len(r["name"]) for r in rows)
+            wshape = max(len(_shape(r["shape"])) for r in rows)
+            for r in rows:
+                out.append(f"    {r['name']:<{wname}}  {_shape(r['shape']):<{wshape}}  {r['symbolic']}")
+        if case["note"]:
+            out.append(f"    note: {case['note']}")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ns = build_parser().parse_args(args)
+        input_size = _positive_int("input_size", ns.input_size, 0)
+        batch = _positive_int("batch", ns.batch, 0)
+        cfg = request_from_args(ns).config
+        data = report(cfg, input_size or None, batch or None)
+    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, message already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except ConfigError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:  # a combination the cell constructor refuses
+        print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if ns.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_report(data))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
