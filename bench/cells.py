@@ -8,6 +8,11 @@ the same run (mlstm -> nn.LSTM, mgru -> nn.GRU).
 
     python bench/cells.py [--batch 32] [--seq-len 100] [--hidden 128]
                           [--input 11] [--repeats 7] [--steps 3] [--threads 1]
+                          [--clock wall|cpu] [--cells rnn,lstm,...]
+
+``--clock cpu`` measures the CPU time of the benchmarking thread instead of
+wall time: on a busy machine it is not inflated by time spent waiting for a
+core (use it with ``--threads 1``, where all the work runs on that thread).
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cells", default="rnn,lstm,gru,mlstm,mgru")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.steps < 1:
         ap.error("--repeats and --steps must be >= 1")
@@ -88,18 +94,20 @@ def main(argv=None) -> int:
     for c in configs:
         for _ in range(args.warmup):
             steps[c]()
+    clock = time.perf_counter if args.clock == "wall" else time.thread_time
     times: dict = {c: [] for c in configs}
     for _ in range(args.repeats):
         for c in configs:
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(args.steps):
                 steps[c]()
-            times[c].append((time.perf_counter() - t0) / args.steps * 1e3)
+            times[c].append((clock() - t0) / args.steps * 1e3)
     med = {c: statistics.median(v) for c, v in times.items()}
 
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, B={args.batch}, "
           f"T={args.seq_len}, I={args.input}, H={args.hidden}; ms per training step "
-          f"(fwd+bwd+Adam), median of {args.repeats} interleaved runs x {args.steps} steps")
+          f"(fwd+bwd+Adam), {args.clock} clock, median of {args.repeats} interleaved runs x "
+          f"{args.steps} steps")
     print(f"{'cell':<7}{'backend':<9}{'ms/step':>9}{'min':>9}{'max':>9}  ratio")
     for c in configs:
         name, backend = c

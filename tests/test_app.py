@@ -148,8 +148,10 @@ async def test_task_options_follow_the_task():
         await wait_for(pilot, lambda: bool(app.form.query("#row-loss")), 5, "binary-addition's options")  # binary-addition's own option
         app.form.query_one("#f-task").value = "adding"
         await wait_for(pilot, lambda: bool(app.form.query("#row-seq_len_min")), 5, "adding's options")
-        assert not app.form.query("#row-loss")
+        assert app.form.query_one("#row-seq_len_min").display
+        assert not app.form.query_one("#row-loss").display  # binary-addition's option is hidden
         assert app.config.task == "adding"
+        assert "Adding problem" in str(app.form.query_one("#options-title").render())
 
 
 async def test_task_level_problem_is_rejected_on_the_field():
@@ -158,6 +160,8 @@ async def test_task_level_problem_is_rejected_on_the_field():
         await pilot.press("s")
         await app.workers.wait_for_complete()
         await wait_for(pilot, lambda: any(sev == "error" for sev, _ in app.notes), 10, "the rejection")
+        await form_ready(pilot, app)
+        await pilot.pause()
         assert app.current is None and app.records == []
         assert "at least 2 steps" in app.query_one("#row-seq_len", FieldRow).error
         assert not app.form.disabled

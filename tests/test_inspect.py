@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnntui.cells import build_cell
 from rnntui.config import build_config
 from rnntui.engine import inspect as ins
-from rnntui.engine.events import EVENT_TYPES, GateTrace, HiddenGradients, RunStarted, StepMetrics
+from rnntui.engine.events import EVENT_TYPES, GateTrace, HiddenGradients, StepMetrics
 from rnntui.engine.model import build_model
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer

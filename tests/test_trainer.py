@@ -78,18 +78,15 @@ def test_learns_binary_addition_beyond_baseline():
 def test_nan_loss_fails_cleanly_with_history(monkeypatch):
     from rnntui.tasks.binary_addition import BinaryAdditionTask
 
-    original = BinaryAdditionTask.loss
-    calls = {"n": 0}
+    original = BinaryAdditionTask.train_batch
 
-    def loss(self, out, batch):
-        value = original(self, out, batch)
-        if out.requires_grad:
-            calls["n"] += 1
-            if calls["n"] == 17:
-                return value * float("nan")
-        return value
+    def train_batch(self, step, gen):
+        batch = original(self, step, gen)
+        if step == 16:  # the 17th optimisation step sees a NaN input
+            batch.x[0, 0, 0] = float("nan")
+        return batch
 
-    monkeypatch.setattr(BinaryAdditionTask, "loss", loss)
+    monkeypatch.setattr(BinaryAdditionTask, "train_batch", train_batch)
     result, events = run()
     assert result.status == "failed"
     assert isinstance(events[-1], RunFailed)

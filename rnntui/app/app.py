@@ -17,7 +17,9 @@ runs on the UI thread with every batch.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -106,6 +108,8 @@ class RnnTuiApp(App[int]):
         self._listeners: list[EventListener] = []
         self._metric_index = 0
         self._initial_values = request.config.to_dict()
+        self._preload_started = False
+        self._pending_reject: tuple[str, str] | None = None
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -142,7 +146,9 @@ class RnnTuiApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        self._preload()
+        # torch is imported once the form is up (see on_form_changed): importing competes
+        # for the GIL, and the form should not wait for it
+        self.set_timer(1.0, self._start_preload)
         if self.request.is_experiment and self._push_optional(
                 "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
             return  # the experiment screen reads app.request and app.start_at_once itself
@@ -174,14 +180,23 @@ class RnnTuiApp(App[int]):
             self._listeners.remove(fn)
 
     # ------------------------------------------------------------- workers
-    @work(thread=True, exit_on_error=False, group="preload", description="import torch and tasks")
     def _preload(self) -> None:
-        try:
-            infos = preload_engine()
-        except Exception as exc:  # the UI still opens; starting a run will report it
-            self.post_message(EngineReady({}, error=f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(EngineReady(infos))
+        """Import torch and the tasks in a daemon thread.
+
+        Not a Textual worker: those run in asyncio's default executor, which the
+        process joins at exit, so quitting during the import (~1.5-3 s) would wait
+        for it.  A daemon thread is simply dropped.
+        """
+
+        def load() -> None:
+            try:
+                infos = preload_engine()
+            except Exception as exc:  # the UI still opens; starting a run will report it
+                self.post_message(EngineReady({}, error=f"{type(exc).__name__}: {exc}"))
+                return
+            self.post_message(EngineReady(infos))
+
+        threading.Thread(target=load, name="rnntui-preload", daemon=True).start()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="training run")
     def _train(self, job: TrainJob) -> str:
@@ -210,8 +225,6 @@ class RnnTuiApp(App[int]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "preload" and event.state == WorkerState.ERROR:
-            self.log_line(f"engine preload failed: {worker.error}", "error")
         if worker.group != "train":
             return
         if event.state == WorkerState.ERROR:
@@ -294,16 +307,28 @@ class RnnTuiApp(App[int]):
         if self.form is not None:
             self.form.disabled = False
             self.form.reject(message.key, message.message)
+        else:  # the form is about to mount: mark the field then
+            self._pending_reject = (message.key, message.message)
         self.notify(f"{message.key}: {message.message}", title="cannot start", severity="error", timeout=8)
         self.log_line(f"cannot start: {message.key}: {message.message}", "error")
         self._refresh_status()
 
+    def _start_preload(self) -> None:
+        if not self._preload_started:
+            self._preload_started = True
+            self._preload()
+
     def on_form_changed(self, message: FormChanged) -> None:
+        self.call_after_refresh(self._start_preload)
         form = self.form
         if form is not None:  # the first message comes as the (lazy) form mounts: bring it up to date
             if self.task_infos and not form.task_infos:
                 form.set_task_infos(self.task_infos)
             form.disabled = self._active()
+            if self._pending_reject is not None:
+                key, text = self._pending_reject
+                self._pending_reject = None
+                form.reject(key, text)
         if message.task_changed:
             self._metric_index = 0
         if self.current is None:
@@ -565,10 +590,23 @@ def create_app(request: "Request | Config | None" = None, *, start: bool = False
     return RnnTuiApp(request, start=start, resume=resume, runs_root=runs_root)
 
 
-def run_app(request: "Request | None" = None, start: bool = False, resume: str | None = None) -> int:
-    """Run the TUI until the user quits; returns the process exit code."""
+def run_app(request: "Request | None" = None, start: bool = False, resume: str | None = None,
+            fast_exit: bool = True) -> int:
+    """Run the TUI until the user quits; returns the process exit code.
+
+    With ``fast_exit`` the process ends right after the app has shut down (the
+    training thread has finished and its run directory is closed by then),
+    skipping the interpreter's finalisation: tearing torch down takes ~0.4 s,
+    which users feel as a slow quit.
+    """
     app = create_app(request, start=start, resume=resume)
     result = app.run()
-    if app.return_code not in (None, 0):
-        return app.return_code
-    return int(result or 0)
+    code = app.return_code if app.return_code not in (None, 0) else int(result or 0)
+    if fast_exit:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code

@@ -18,10 +18,12 @@ which owns everything that is *not* the recurrence itself:
 Subclasses provide two implementations of one layer in one direction:
 
 ``_run_fused(x, state, p, reverse)``
-    the fast path used for training: the input projection for the whole
-    sequence is one matmul outside the time loop and the recurrence is a
+    the fast path used for training: the whole recurrence of the layer is a
     single :class:`torch.autograd.Function` with a hand-written
-    backpropagation-through-time (one graph node per layer and direction).
+    backpropagation-through-time (one graph node per layer and direction,
+    fused gate matmuls, weight gradients accumulated in the backward loop).
+    Set ``module.fused = False`` to use the reference path everywhere (e.g.
+    for double backward, which the fused kernels do not support).
 ``_run_steps(x, state, p, reverse, rec)``
     the readable reference: one step at a time with ordinary autograd ops,
     exactly the equations of the cell's docstring.  ``trace_cell`` uses it to

@@ -10,14 +10,20 @@ Equations (layer ``k``, one direction; gate rows in torch's order r, z, n)::
 Shapes: ``weight_ih`` (3H, I_k) = [W_ir; W_iz; W_in], ``weight_hh`` (3H, H),
 ``bias_ih``/``bias_hh`` (3H,), ``x_t`` (B, I_k), ``h_t`` (B, H).
 
-Speed: ``W_ih x_t + b_ih`` for all steps is one matmul, ``W_hh h + b_hh`` one
-matmul per step; the recurrence is one :class:`torch.autograd.Function` with
-a hand-written BPTT (``a_n`` is the pre-activation of ``n``)::
+Speed (the fused path, ``_GRUSeq``): one :class:`torch.autograd.Function`
+per layer and direction with a hand-written BPTT, feature-major inside like
+the LSTM: a slot buffer holds ``[h_{t-1}; x_t; 1]`` and one matmul per step
+with the block matrix ``[[W_hr W_ir b_r]; [W_hz W_iz b_z]; [W_hn 0 b_hn];
+[0 W_in b_in]]`` gives ``a_r, a_z, W_hn h + b_hn, W_in x + b_in`` at once.
+Backward per step (``a = dh (1 - z)``)::
 
-    dz_z = dh_t * (h_{t-1} - n_t) * z(1-z)     da_n = dh_t * (1-z) * (1-n^2)
-    dz_r = da_n * (W_hn h_{t-1} + b_hn) * r(1-r)
-    d(W_hh h + b_hh) = [dz_r, dz_z, da_n * r]
-    dh_{t-1} += dh_t * z_t + d(W_hh h + b_hh) W_hh
+    da_n = a (1 - n^2)        da_z = a z (h_{t-1} - n)
+    dghn = da_n r             da_r = dghn ghn (1 - r)       (ghn = W_hn h + b_hn)
+    dh_{t-1} += dh z + W_hh^T [da_r; da_z; dghn]
+    d(block matrix) += [da_r; da_z; dghn; da_n] [h_{t-1}; x_t; 1]^T
+
+The step-by-step autograd version is ``_run_steps`` (``trace_cell``,
+``module.fused = False``).
 """
 
 from __future__ import annotations

@@ -13,20 +13,26 @@ Shapes: ``weight_ih`` (4H, I_k) = [W_ii; W_if; W_ig; W_io], ``weight_hh``
 (4H, H_out), ``bias_ih``/``bias_hh`` (4H,), ``weight_hr`` (P, H);
 ``x_t`` (B, I_k), ``h_t`` (B, H_out), ``c_t`` (B, H), ``H_out = P or H``.
 
-Speed: ``W_ih x_t + b_ih + b_hh`` for all steps is one matmul; one matmul per
-step gives all four gates.  Internally the gate rows are rotated to the order
-(o, i, f, g) (a ``roll`` of the weights, invisible in the state_dict) so the
-three sigmoid gates are one contiguous slice.  The recurrence is a single
-:class:`torch.autograd.Function` with a hand-written BPTT::
+Speed (the fused path, ``_LSTMSeq``): one :class:`torch.autograd.Function`
+per layer and direction with a hand-written BPTT.  Inside, every per-step
+tensor is feature-major, (features, B), so gate blocks are contiguous rows and
+all pointwise ops run on contiguous memory.  The gate rows are rotated to the
+internal order (o, i, f, g) (a ``roll`` of the weights, invisible in the
+state_dict) so the three sigmoid gates are one block.  The input projection is
+folded into the recurrent matmul: a slot buffer holds ``[h_{t-1}; x_t; 1]``
+and one matmul with ``[W_hh | W_ih | b_ih + b_hh]`` gives all four gates of a
+step (for the small inputs of this lab that is cheaper than a separate
+whole-sequence projection, which needs a transposing copy into this layout).
+The forward also stores the factors of the pointwise backward while the step
+is in cache (see :class:`LSTMPointwise`), so the backward step is::
 
-    dc_t += dh_t * o_t * (1 - tanh(c_t)^2)
-    dz_o = dh_t * tanh(c_t) * o_t(1-o_t)       dz_i = dc_t * g_t * i_t(1-i_t)
-    dz_f = dc_t * c_{t-1} * f_t(1-f_t)         dz_g = dc_t * i_t * (1-g_t^2)
-    dc_{t-1} = dc_t * f_t ;   dh_{t-1} += dz_t W_hh
-    dW_hh = sum_t dz_t^T h_{t-1}    (one matmul after the loop)
+    dc_t += dh_t K_t                               K   = o (1 - tanh(c)^2)
+    dz = [dh_t P_o, dc_t P_i, dc_t P_f, dc_t P_g]  P_o = tanh(c) o(1-o), P_i = g i(1-i),
+    dc_{t-1} = dc_t f_t                            P_f = c_{t-1} f(1-f), P_g = i (1-g^2)
+    dh_{t-1} += W_hh^T dz ;   d[W_hh | W_ih | b] += dz [h_{t-1}; x_t; 1]^T
 
-with every factor that does not depend on the incoming gradient computed for
-all steps at once before the loop.
+The step-by-step autograd version of the equations above is ``_run_steps``
+(used by ``trace_cell`` and with ``module.fused = False``).
 """
 
 from __future__ import annotations
@@ -39,11 +45,11 @@ from torch import Tensor
 from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
                    read_slots, record, slot_order, time_order)
 
-__all__ = ["LSTM"]
+__all__ = ["LSTM", "LSTMPointwise", "to_internal"]
 
 
 def to_internal(w: Optional[Tensor], H: int) -> Optional[Tensor]:
-    """torch gate order (i, f, g, o) -> internal order (o, i, f, g)."""
+    """torch gate order (i, f, g, o) -> internal order (o, i, f, g) (rows)."""
     return None if w is None else torch.roll(w, H, 0)
 
 
@@ -97,34 +103,28 @@ class LSTMPointwise:
     def step(self, t: int, r: int, w: int, h_out: Tensor) -> Tensor:
         """Step ``t`` reading slot ``r`` (gates, c_{t-1}); writes c_t into slot
         ``w`` and h~_t into ``h_out``."""
+        mul, addcmul = torch.mul, torch.addcmul
         self.S3[r].sigmoid_()
         g = self.Gg[r].tanh_()
-        IF = self.IF[r]
-        xb = torch.mul(IF, self.GC[r], out=self.xb)                # [ig, fc]
-        c = torch.add(self.ig, self.fc, out=self.C[w])
-        tc = torch.tanh(c)
-        o = self.O[r]
-        hp = torch.mul(o, tc, out=h_out)
+        IF, o, ig = self.IF[r], self.O[r], self.ig
+        xb = mul(IF, self.GC[r], out=self.xb)                      # [ig, fc]
+        tc = torch.tanh(torch.add(ig, self.fc, out=self.C[w]))     # c_t = ig + fc
+        hp = mul(o, tc, out=h_out)
         if self.need_grad:
-            torch.addcmul(hp, hp, o, value=-1.0, out=self.FBo[t])
-            torch.addcmul(xb, xb, IF, value=-1.0, out=self.FBif[t])
-            torch.addcmul(o, hp, tc, value=-1.0, out=self.Ks[t])
-            torch.addcmul(self.I[r], self.ig, g, value=-1.0, out=self.FBg[t])
+            addcmul(hp, hp, o, value=-1.0, out=self.FBo[t])
+            addcmul(xb, xb, IF, value=-1.0, out=self.FBif[t])
+            addcmul(o, hp, tc, value=-1.0, out=self.Ks[t])
+            addcmul(self.I[r], ig, g, value=-1.0, out=self.FBg[t])
         return hp
 
     def bwd_step(self, t: int, r: int, dh: Tensor, dc: Tensor, dz_o: Tensor,
                  dz_r: Tensor) -> Tensor:
+        """Writes dL/dz_o into ``dz_o`` and dL/dz_{i,f,g} into ``dz_r``
+        (3, H, B); returns dL/dc_{t-1}."""
         dc = torch.addcmul(dc, dh, self.Ks[t])
         torch.mul(dh, self.FBo[t], out=dz_o)
         torch.mul(dc, self.FBr[t], out=dz_r)
         return torch.mul(dc, self.F[r])
-
-
-def dz_views(DZ: Tensor, H: int):
-    """Per-step views of a (T, 4H, B) gradient buffer: whole, o block, [i,f,g] blocks."""
-    T, G, B = DZ.shape
-    v = DZ.view(T, 4, H, B)
-    return DZ.unbind(0), v[:, 0].unbind(0), v[:, 1:].unbind(0)
 
 
 class _LSTMSeq(torch.autograd.Function):
@@ -132,10 +132,11 @@ class _LSTMSeq(torch.autograd.Function):
 
     x (T,B,I);  wcat (4H, H_out + I (+1)) = [W_hh | W_ih | b] with the gate
     rows in the internal order (o, i, f, g), b = b_ih + b_hh (the column is
-    absent without biases);  w_hr (P, H) or None.
+    absent without biases);  w_hr (P, H) or None;  grad_mode: the caller's
+    ``torch.is_grad_enabled()`` (inside ``forward`` it is always off), to skip
+    the backward factors in inference.
 
-    Every per-step tensor is feature-major, (features, B), so gate blocks are
-    contiguous and all pointwise ops run on contiguous memory.  A slot buffer
+    Every per-step tensor is feature-major, (features, B).  A slot buffer
     ``HX`` (T+1, H_out + I (+1), B) holds ``[h_{t-1}; x_t; 1]`` for each step:
     one matmul ``z = wcat @ HX_slot`` per step gives all four gates including
     the input projection and the bias, each step writes its ``h_t`` into the
@@ -145,12 +146,12 @@ class _LSTMSeq(torch.autograd.Function):
 
     @staticmethod
     @gc_paused
-    def forward(ctx, x, wcat, h0, c0, w_hr, reverse: bool):
+    def forward(ctx, x, wcat, h0, c0, w_hr, reverse: bool, grad_mode: bool):
         T, B, I = x.shape
         G, Hin = wcat.shape
         H = G // 4
         H_out = h0.shape[-1]
-        need_grad = any(ctx.needs_input_grad)
+        need_grad = grad_mode and any(ctx.needs_input_grad)
         R, W, first = slot_order(T, reverse)
         HX = x.new_empty((T + 1, Hin, B))
         xs = read_slots(HX, reverse)
@@ -165,13 +166,14 @@ class _LSTMSeq(torch.autograd.Function):
         if w_hr is not None:
             HP = x.new_empty((T, H, B))
             HPs = HP.unbind(0)
+        mm, step = torch.mm, pw.step
         for t in range(T) if not reverse else range(T - 1, -1, -1):
             r, w = R[t], W[t]
-            torch.mm(wcat, HXs[r], out=Z[r])                # z = W_hh h + W_ih x + b
+            mm(wcat, HXs[r], out=Z[r])                      # z = W_hh h + W_ih x + b
             if w_hr is None:
-                pw.step(t, r, w, HXh[w])
+                step(t, r, w, HXh[w])
             else:
-                torch.mm(w_hr, pw.step(t, r, w, HPs[t]), out=HXh[w])
+                mm(w_hr, step(t, r, w, HPs[t]), out=HXh[w])
         out = in_time_order(HX, reverse)[:, :H_out].transpose(1, 2).contiguous()
         last = W[T - 1] if not reverse else W[0]
         hT = HX[last, :H_out].t().contiguous()
@@ -189,20 +191,17 @@ class _LSTMSeq(torch.autograd.Function):
         reverse, I = ctx.flags
         G, Hin = wcat.shape
         H = G // 4
-        T1, _, B = HX.shape
-        T = T1 - 1
+        T, B = HX.shape[0] - 1, HX.shape[2]
         H_out = w_hr.shape[0] if w_hr is not None else H
         need_dx = ctx.needs_input_grad[0]
         R, W, first = slot_order(T, reverse)
-        order = range(T - 1, -1, -1) if not reverse else range(T)
         DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
         DH.copy_(d_out.transpose(1, 2))
-        t0 = T - 1 if not reverse else 0
-        DH[t0].add_(d_hT.t())
+        DH[T - 1 if not reverse else 0].add_(d_hT.t())
         DHs = DH.unbind(0)
         dc = d_cT.t()
         dW = HX.new_zeros((G, Hin))
-        dz = HX.new_empty((G, B))                      # dL/dz for the current step
+        dz = HX.new_empty((G, B))                      # dL/dz of the current step
         dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
         if need_dx:
             w_ih_t = wcat[:, H_out:H_out + I].t().contiguous()
@@ -216,13 +215,14 @@ class _LSTMSeq(torch.autograd.Function):
             dw_hr = torch.zeros_like(w_hr)
             HPs = HP.unbind(0)
         dh0 = None
-        for t in order:
+        bwd_step = pw.bwd_step
+        for t in range(T - 1, -1, -1) if not reverse else range(T):
             r = R[t]
             dh = DHs[t]
             if w_hr is not None:
                 dw_hr.addmm_(dh, HPs[t].t())
                 dh = torch.mm(w_hr_t, dh)
-            dc = pw.bwd_step(t, r, dh, dc, dz_o, dz_r)
+            dc = bwd_step(t, r, dh, dc, dz_o, dz_r)
             dW.addmm_(dz, HXs[r].t())                  # dW_hh, dW_ih, db
             if need_dx:
                 torch.mm(w_ih_t, dz, out=DXs[t])      # dL/dx_t = W_ih^T dz
@@ -231,7 +231,7 @@ class _LSTMSeq(torch.autograd.Function):
             else:
                 dh0 = torch.mm(w_hh_t, dz).t()
         dx = DX.transpose(1, 2) if need_dx else None
-        return dx, dW, dh0, dc.t(), dw_hr if w_hr is not None else None, None
+        return dx, dW, dh0, dc.t(), dw_hr if w_hr is not None else None, None, None
 
 
 class LSTM(RecurrentBase):
@@ -262,7 +262,8 @@ class LSTM(RecurrentBase):
         b = add_bias(p["b_ih"], p["b_hh"])
         parts = [p["w_hh"], p["w_ih"]] + ([] if b is None else [b.unsqueeze(1)])
         wcat = to_internal(torch.cat(parts, 1), H)          # [W_hh | W_ih | b]
-        out, hT, cT = _LSTMSeq.apply(x, wcat, h0, c0, p["w_hr"], reverse)
+        out, hT, cT = _LSTMSeq.apply(x, wcat, h0, c0, p["w_hr"], reverse,
+                                     torch.is_grad_enabled())
         return out, (hT, cT)
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):

@@ -83,11 +83,11 @@ class _MLSTMSeq(torch.autograd.Function):
 
     @staticmethod
     @gc_paused
-    def forward(ctx, xm, x, h0, c0, wcat, w_ih, reverse: bool):
+    def forward(ctx, xm, x, h0, c0, wcat, w_ih, reverse: bool, grad_mode: bool):
         T, B, I = x.shape
         G, Hin = wcat.shape[0] - I, wcat.shape[1]
         H = G // 4
-        need_grad = any(ctx.needs_input_grad)
+        need_grad = grad_mode and any(ctx.needs_input_grad)
         R, W, first = slot_order(T, reverse)
         HX = x.new_empty((T + 1, Hin, B))
         HX[first, :H] = h0.t()
@@ -159,7 +159,7 @@ class _MLSTMSeq(torch.autograd.Function):
                 dh0 = torch.mm(wcat_t, dmg).t()
         dxm = DMG[:, :I].transpose(1, 2)
         dx = (DXH * read_slots(EM, reverse)[:, :I]).transpose(1, 2)   # dL/dx̂ ⊙ m
-        return dxm, dx, dh0, dc.t(), dWcat, dW_ih, None
+        return dxm, dx, dh0, dc.t(), dWcat, dW_ih, None, None
 
 
 class MultiplicativeLSTM(RecurrentBase):
@@ -201,7 +201,8 @@ class MultiplicativeLSTM(RecurrentBase):
         b = to_internal(add_bias(p["b_ih"], p["b_hh"]), H)
         if b is not None:                                                # [.. | [0; b]]
             wcat = torch.cat([wcat, torch.cat([b.new_zeros(I), b]).unsqueeze(1)], 1)
-        out, hT, cT = _MLSTMSeq.apply(xm, x, h0, c0, wcat, to_internal(p["w_ih"], H), reverse)
+        out, hT, cT = _MLSTMSeq.apply(xm, x, h0, c0, wcat, to_internal(p["w_ih"], H), reverse,
+                                      torch.is_grad_enabled())
         return out, (hT, cT)
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):

@@ -381,6 +381,7 @@ class ExperimentRunner:
             yield self._record(run_spec(spec, self._emit, self._cancel))
 
     def _run_pool(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
+        _start_resource_tracker()
         ctx = mp.get_context("spawn")
         events = ctx.Queue()
         self._cancel = ctx.Event()
@@ -424,6 +425,30 @@ class ExperimentRunner:
             except (queue.Empty, OSError, ValueError):
                 return
             self._emit(data)
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with a real stderr.
+
+    The tracker is spawned with ``sys.stderr.fileno()`` among the descriptors it
+    keeps; under the TUI, Textual has replaced ``sys.stderr`` with a capture
+    object whose ``fileno()`` is -1, and every spawn would fail with "bad
+    value(s) in fds_to_keep".  Started once here with /dev/null, it is reused."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
 
 
 def _shutdown(pool: cf.ProcessPoolExecutor, events: Any) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -201,26 +202,25 @@ def packed_lengths(batch: int, seq_len: int) -> list[int]:
     return [seq_len - round(k * (seq_len - low) / (batch - 1)) for k in range(batch)]
 
 
-def _state_rows(cell: nn.Module, h: Tensor, c: Tensor | None, prefix: str = "") -> list[tuple[str, tuple[int, ...], str]]:
+def _state_rows(cell: nn.Module, h: Tensor, c: Tensor | None) -> list[tuple[str, tuple[int, ...], str]]:
     hsym = "(L*D, B, P)" if getattr(cell, "proj_size", 0) else "(L*D, B, H)"
-    rows = [(f"{prefix}h_0 and h_n", tuple(h.shape), hsym)]
+    rows = [("h_0 and h_n", tuple(h.shape), hsym)]
     if c is not None:
-        rows.append((f"{prefix}c_0 and c_n", tuple(c.shape), "(L*D, B, H)"))
+        rows.append(("c_0 and c_n", tuple(c.shape), "(L*D, B, H)"))
     return rows
 
 
 def _materialise(cell: nn.Module) -> nn.Module:
-    """A meta-built module on the CPU with zero weights (no random draw).
+    """A meta-built module with zero weights on the CPU, to run for the shapes.
 
-    Ops on ``meta`` tensors go through Python decompositions whose first use
-    imports ``torch._dynamo`` (~2 s), so the probes run on the CPU instead, for
-    2 time steps: cheap at any size.  The time axes are then set to T.  (The
-    from-scratch twin for tracing builtin modules uses ``to_empty``; that cost
-    is paid once, in the thread that traces.)"""
-    for module in cell.modules():  # (not to_empty: empty_like on meta imports sympy, ~1 s)
-        for name, p in list(module._parameters.items()):
-            if p is not None:
-                setattr(module, name, nn.Parameter(torch.zeros(p.shape), requires_grad=False))
+    Ops on meta tensors go through Python decompositions (the first use imports
+    ``torch._dynamo``, ~2 s, and the scratch cells' time loop costs ~0.5 ms per
+    op), so the module runs on the CPU, for ``PROBE_STEPS`` steps: cheap at any
+    size.  The time axes are then set to T."""
+    for module in cell.modules():
+        _fill(module)
+        for p in module.parameters(recurse=False):
+            p.requires_grad_(False)
     return cell
 
 
@@ -235,7 +235,8 @@ def _run_case(cell: nn.Module, title: str, batch: int, seq_len: int, input_size:
     steps = min(seq_len, PROBE_STEPS)
     time_axis = 1 if cell.batch_first else 0
     cell = _materialise(cell)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "LSTM with projections is not supported with oneDNN"
         x = torch.zeros((batch, steps, input_size) if cell.batch_first else (steps, batch, input_size))
         h0 = torch.zeros(LD, batch, h_out)
         tuple_state = isinstance(cell, nn.LSTM) or getattr(cell, "state_is_tuple", False)
@@ -269,7 +270,8 @@ def _packed_case(cell: nn.Module, batch: int, seq_len: int, input_size: int, len
     short = [min(n, steps) for n in lengths]
     small = pack_padded_sequence(x[:, :steps], torch.tensor(short), batch_first=True, enforce_sorted=True)
     cell = _materialise(cell)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         out, state = cell(small)
     padded, out_lengths = pad_packed_sequence(out, batch_first=True, total_length=steps)
     assert out.data.shape[0] == small.data.shape[0] and out_lengths.tolist() == short
@@ -370,14 +372,24 @@ def take(batch: Batch, n: int) -> Batch:
 
 def _traceable(cell: nn.Module) -> RecurrentBase:
     """A from-scratch module that computes what ``cell`` computes, built without
-    drawing from torch's global generator (the training thread may be using it)."""
+    drawing from torch's global generator (the training thread may be using it):
+    the twin is made on ``meta``, then given copies of ``cell``'s weights."""
     if isinstance(cell, RecurrentBase):
         return cell
-    p = next(cell.parameters())
-    twin = scratch_twin(copy.deepcopy(cell).to("meta")).to_empty(device=p.device)
-    twin.load_state_dict(cell.state_dict())
+    twin = scratch_twin(copy.deepcopy(cell).to("meta"))
+    _fill(twin, cell.state_dict())
     twin.train(cell.training)
     return twin
+
+
+def _fill(module: nn.Module, state: dict[str, Tensor] | None = None) -> nn.Module:
+    """Give a meta-built module real parameters: copies from ``state``, or zeros on
+    the CPU.  (Not ``to_empty``: ``empty_like`` on meta imports sympy, ~1 s.)"""
+    for name, p in list(module._parameters.items()):
+        if p is not None:
+            value = state[name].detach().clone() if state is not None else torch.zeros(p.shape)
+            setattr(module, name, nn.Parameter(value, requires_grad=p.requires_grad))
+    return module
 
 
 def readout(model: nn.Module, seq: Tensor) -> Tensor:

@@ -133,7 +133,7 @@ class CompareScreen(Screen[None]):
         Binding("l", "toggle_log", "Log"),
         Binding("e", "export", "Export"),
         Binding("o", "focus_path", "Open dir"),
-        Binding("d", "toggle_diff", "Diff", show=False),
+        Binding("d", "toggle_diff", "Diff"),
     ]
 
     def __init__(self, lab: Any, select: Iterable[RunRecord] = ()) -> None:
@@ -219,7 +219,7 @@ class CompareScreen(Screen[None]):
             for record in runs:
                 for column, value in zip(("sel", "run", "task", "cell", "h", "status", "step", "result", "params",
                                           "from"), self._cells(record, id(record) in session)):
-                    table.update_cell(str(id(record)), column, value)
+                    table.update_cell(str(id(record)), column, value, update_width=True)
         table.border_subtitle = f"{len(self.selected())} of {len(runs)} selected"
         self._draw()
 

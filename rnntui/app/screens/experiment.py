@@ -212,7 +212,7 @@ class ExperimentSession:
             return []
         return [self.records[s.run_id] for s in self.experiment.specs if s.point == point]
 
-    def columns(self) -> list[str]:
+    def columns(self, limit: int = 3) -> list[str]:
         names: list[str] = []
         for outcome in self.outcomes.values():
             names += [k for k in outcome.final if k not in names]
@@ -222,7 +222,7 @@ class ExperimentSession:
             for task in dict.fromkeys(c.task for c in self.experiment.configs):
                 info = infos.get(task)
                 preferred += [m[0] for m in info.metrics] if info else []
-        return choose_columns(names, preferred, limit=3)
+        return choose_columns(names, preferred, limit=limit)
 
     def elapsed(self) -> float:
         if not self.started_at:
@@ -361,8 +361,8 @@ class ExperimentScreen(Screen[None]):
             text.append(f" · {running} running")
         if failed:
             text.append(f" · {failed} failed", style="red")
-        text.append(f" · {session.runner.workers or 1} worker{'s' * (session.runner.workers != 1)}"
-                    f" · {_clock(session.elapsed())} · {state}")
+        workers = session.runner.workers or 1
+        text.append(f" · {workers} worker{'s' * (workers != 1)} · {_clock(session.elapsed())} · {state}")
         text.append(f"  → {exp.out_dir}", style="dim")
         self.title_text = text
         title.update(text)
@@ -373,7 +373,7 @@ class ExperimentScreen(Screen[None]):
     def _fill_table(self) -> None:
         session, table = self.session, self.query_one("#exp-table", DataTable)
         rows = session.rows()
-        columns = session.columns()
+        columns = session.columns(3 if self.size.width >= 100 else 2)
         keys = list(session.experiment.grid)
         if columns != self._columns or len(rows) != self._row_count or not table.columns:
             cursor = table.cursor_row
@@ -393,7 +393,7 @@ class ExperimentScreen(Screen[None]):
         column_keys = [f"g:{k}" for k in keys] + [f"m:{c}" for c in columns] + ["n", "time", "params", "status"]
         for row in rows:
             for key, value in zip(column_keys, self._cells(row, keys, columns)):
-                table.update_cell(str(row.point.index), key, value)
+                table.update_cell(str(row.point.index), key, value, update_width=True)
 
     def _cells(self, row: Row, keys: list[str], columns: list[str]) -> list[Any]:
         cells: list[Any] = [format_value(row.point.values.get(k, "")) for k in keys]

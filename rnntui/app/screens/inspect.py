@@ -129,6 +129,12 @@ def profile_verdict(norms: list[float]) -> str:
             f"range {format_value(min(finite))} … {format_value(max(finite))}")
 
 
+def _plot_values(norms: list[float], log: bool) -> list[float]:
+    if not log:
+        return list(norms)
+    return [math.log10(v) if v > 0 and math.isfinite(v) else math.nan for v in norms]
+
+
 class InspectScreen(Screen[None]):
     """Parameters, shapes, gradient norm per time step and gate activations."""
 
@@ -138,12 +144,14 @@ class InspectScreen(Screen[None]):
     InspectScreen TabPane { padding: 0 1; }
     InspectScreen #grad-pane { height: 1fr; }
     InspectScreen #grad-heatmap { height: 1fr; min-height: 6; }
-    InspectScreen #grad-plot { height: 10; min-height: 6; }
+    InspectScreen #grad-plot { height: 12; min-height: 6; }
+    InspectScreen.-short #grad-plot { height: 7; }
     InspectScreen #grad-verdict { height: auto; }
     InspectScreen #gate-note { height: auto; color: $text-muted; }
     InspectScreen .gate-map { margin-bottom: 1; }
     """
 
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
         Binding("escape,i", "close", "Back"),
         Binding("1", "show_tab('params')", "Params", show=False),
@@ -163,9 +171,11 @@ class InspectScreen(Screen[None]):
         self.preview: tuple[int, list[float]] | None = None
         self.sample = 0
         self.gate_names: tuple[str, ...] = ()
+        self.gate_maps: dict[str, Heatmap] = {}
         self.loaded: Loaded | None = None
         self._probe: Any = None
         self._probe_trainer: Any = None
+        self._generation = 0
 
     # ------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -184,7 +194,7 @@ class InspectScreen(Screen[None]):
                     yield Heatmap("‖∂L/∂h_t‖ per time step t (rows) at each evaluation (columns)",
                                   id="grad-heatmap", x_title="training step", log_scale=True, max_lines=40,
                                   empty_text="gradient profiles appear at each evaluation of a run")
-                    yield MetricPlot("latest ‖∂L/∂h_t‖ over time t", id="grad-plot",
+                    yield MetricPlot("log10 ‖∂L/∂h_t‖ over time t", id="grad-plot",
                                      placeholder="the latest gradient profile appears here")
             with TabPane("4 Gates", id="gates"):
                 with VerticalScroll(id="gate-list"):
@@ -193,7 +203,7 @@ class InspectScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Inspect"
-        self.query_one("#grad-plot", MetricPlot).log_y = True
+        self.query_one("#grad-plot", MetricPlot).allow_log = False  # it plots log10 itself: readable ticks
         self.lab.add_event_listener(self._on_events)
         self._load()
 
@@ -226,22 +236,23 @@ class InspectScreen(Screen[None]):
     # -------------------------------------------------------------- loading
     def _load(self) -> None:
         """Gather the lab's state here on the UI thread; measure in a worker."""
+        self._generation += 1
         trainer = getattr(self.lab, "trainer", None)
-        record = getattr(self.lab, "current", None)
         if trainer is not None and getattr(trainer, "model", None) is not None and getattr(trainer, "eval_sets", None):
-            self.run_id = trainer.run_id
-            self._load_worker(trainer, None, self.sample)
+            if trainer.run_id != self.run_id:
+                self.run_id, self.profiles, self.preview = trainer.run_id, [], None
+            self._load_worker(self._generation, trainer, None, self.sample)
         else:
-            self._load_worker(None, self.lab.config, self.sample)
+            self._load_worker(self._generation, None, self.lab.config, self.sample)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect", description="inspect the model")
-    def _load_worker(self, trainer: Any, cfg: Any, sample: int) -> None:
+    def _load_worker(self, generation: int, trainer: Any, cfg: Any, sample: int) -> None:
         try:
             loaded = self._compute(trainer, cfg, sample)
         except Exception as exc:  # show the reason instead of crashing the lab
             loaded = Loaded("settings", "", "", [], 0, [], [], "", error=f"{type(exc).__name__}: {exc}")
         try:
-            self.app.call_from_thread(self._show, loaded)
+            self.app.call_from_thread(self._show, loaded, generation)
         except RuntimeError:  # the app is shutting down
             pass
 
@@ -288,8 +299,8 @@ class InspectScreen(Screen[None]):
         return Loaded(source, run_id, summary, rows, total, ins.group_totals(rows), shapes, header,
                       gates=gates, preview=preview)
 
-    def _show(self, loaded: Loaded) -> None:
-        if not self.is_mounted:
+    def _show(self, loaded: Loaded, generation: int) -> None:
+        if not self.is_mounted or generation != self._generation:  # a newer load is under way
             return
         self.loaded = loaded
         summary = self.query_one("#inspect-summary", Static)
@@ -377,35 +388,38 @@ class InspectScreen(Screen[None]):
                          y_labels=("t=0", f"t={length - 1}"),
                          title=f"‖∂L/∂h_t‖ by time step t (rows) × evaluation (columns, {len(profiles)})")
         step, latest = profiles[-1]
-        lines = [PlotLine(f"step {step}", list(range(len(latest))), latest, "cyan", smooth=False)]
+        log = heatmap.log_scale
+        lines = [PlotLine(f"step {step}", list(range(len(latest))), _plot_values(latest, log), "cyan", smooth=False)]
         if len(profiles) > 1:
             s0, first = profiles[0]
-            lines.insert(0, PlotLine(f"step {s0}", list(range(len(first))), first, "gray", smooth=False))
-        plot.set_lines(lines, title=f"‖∂L/∂h_t‖ over time t (x: t), step {step}")
+            lines.insert(0, PlotLine(f"step {s0}", list(range(len(first))), _plot_values(first, log), "gray",
+                                     smooth=False))
+        what = "log10 ‖∂L/∂h_t‖" if log else "‖∂L/∂h_t‖"
+        plot.set_lines(lines, title=f"{what} over time t (x axis: t), step {step}")
         verdict.update(Text(f"step {step}: " + profile_verdict(latest)))
 
     def _draw_gates(self, event: Any) -> None:
         names = tuple(event.traces)
-        container = self.query_one("#gate-list", VerticalScroll)
-        if names != self.gate_names:
-            for old in list(container.query(Heatmap)):
+        if names != self.gate_names:  # another cell: new maps (removal is async, so no id reuse)
+            container = self.query_one("#gate-list", VerticalScroll)
+            for old in self.gate_maps.values():
                 old.remove()
-            maps = []
+            self.gate_maps = {}
             for name in names:
                 if name in GATE_NAMES:
-                    widget = Heatmap(TITLES.get(name, name), id=f"gate-{name}", classes="gate-map",
+                    widget = Heatmap(TITLES.get(name, name), name=name, classes="gate-map",
                                      x_title="time step t", vmin=0.0, vmax=1.0)
                 elif name == "h":
-                    widget = Heatmap(TITLES["h"], id="gate-h", classes="gate-map", x_title="time step t",
+                    widget = Heatmap(TITLES["h"], name=name, classes="gate-map", x_title="time step t",
                                      colormap="diverging", symmetric=True)
                 else:
-                    widget = Heatmap(TITLES.get(name, name), id=f"gate-{name}", classes="gate-map",
+                    widget = Heatmap(TITLES.get(name, name), name=name, classes="gate-map",
                                      x_title="time step t")
-                maps.append(widget)
-            container.mount_all(maps)
+                self.gate_maps[name] = widget
+            container.mount_all(list(self.gate_maps.values()))
             self.gate_names = names
         for name, rows in event.traces.items():
-            widget = container.query_one(f"#gate-{name}", Heatmap)
+            widget = self.gate_maps[name]
             units = event.units.get(name, len(rows[0]) if rows else 0)
             shown = len(rows[0]) if rows else 0
             unit_word = "inputs" if name == "m" else "units"
@@ -430,8 +444,7 @@ class InspectScreen(Screen[None]):
     def action_toggle_log(self) -> None:
         heatmap = self.query_one("#grad-heatmap", Heatmap)
         heatmap.log_scale = not heatmap.log_scale
-        plot = self.query_one("#grad-plot", MetricPlot)
-        plot.log_y = heatmap.log_scale
+        self._draw_gradients()
 
     def action_next_sample(self) -> None:
         self.sample = (self.sample + 1) % 8

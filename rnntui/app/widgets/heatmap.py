@@ -19,7 +19,7 @@ with the values at both ends.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from rich.color import Color

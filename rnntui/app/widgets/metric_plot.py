@@ -223,18 +223,11 @@ class MetricPlot(PlotextPlot):
         snapshot = _Snapshot(key, tuple(self._lines), tuple(self._refs), self.size.width, self.size.height,
                              self.log_y and self.allow_log, self.smooth, self.smoothing,
                              self._get_plotext_theme_name(self.app.theme))
-        _builder().submit(self._build_in_thread, snapshot)
+        _BUILDER.submit(self, snapshot)
 
     def _frame_key(self) -> tuple:
         return (self._version, self.size.width, self.size.height, self.log_y and self.allow_log, self.smooth,
                 self.app.theme)
-
-    def _build_in_thread(self, snap: _Snapshot) -> None:
-        try:
-            strips = build_strips(snap)
-        except Exception as exc:  # never let a plotting problem take the lab down
-            strips = [Strip([Segment(f"plot error: {exc}", Style(color="red"))])]
-        self.post_message(self.Built(snap.key, strips))
 
     def on_metric_plot_built(self, message: "MetricPlot.Built") -> None:
         message.stop()
@@ -282,18 +275,43 @@ class MetricPlot(PlotextPlot):
         return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
 
 
-_EXECUTOR: ThreadPoolExecutor | None = None
-_EXECUTOR_LOCK = threading.Lock()
+class _Builder:
+    """One thread builds every plot's frames, one at a time (plotext is not re-entrant).
+
+    Frames requested together (both plots tick together) are handed back together,
+    so the screen repaints once for them, not once per plot.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight = 0
+        self._done: list[tuple[MetricPlot, tuple, list[Strip]]] = []
+
+    def submit(self, plot: MetricPlot, snap: _Snapshot) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metric-plot")
+            self._in_flight += 1
+            self._executor.submit(self._run, plot, snap)
+
+    def _run(self, plot: MetricPlot, snap: _Snapshot) -> None:
+        try:
+            strips = build_strips(snap)
+        except Exception as exc:  # never let a plotting problem take the lab down
+            strips = [Strip([Segment(f"plot error: {exc}", Style(color="red"))])]
+        with self._lock:
+            self._in_flight -= 1
+            self._done.append((plot, snap.key, strips))
+            if self._in_flight:
+                return
+            done, self._done = self._done, []
+        for target, key, result in done:
+            target.post_message(MetricPlot.Built(key, result))
+
+
+_BUILDER = _Builder()
 _LOCAL = threading.local()
-
-
-def _builder() -> ThreadPoolExecutor:
-    """One thread builds every plot's frames, one at a time (plotext is not re-entrant)."""
-    global _EXECUTOR
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metric-plot")
-        return _EXECUTOR
 
 
 def prepare(snap: _Snapshot) -> _Prepared:
