@@ -20,6 +20,7 @@ from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.cli import Request
 from rnntui.config import ConfigError, build_config
 from rnntui.engine.events import EvalMetrics, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.experiment import available_cores
 from rnntui.engine.record import RunRecord
 from rnntui.engine.rundir import RunWriter
 
@@ -221,9 +222,10 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
                                                                                session.point_records(1)]
 
 
-async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(ExperimentScreen, "process_workers", 0)
-    app = make_app(tmp_path, Request(build_config(TINY, {"steps": 400, "eval_every": 200})))
+async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Path) -> None:
+    """In worker processes, as a user gets it (under Textual, whose stderr has no file
+    descriptor: spawning used to fail there)."""
+    app = make_app(tmp_path, Request(build_config(TINY, {"steps": 100_000, "eval_every": 50_000})))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
         await pilot.pause()
@@ -237,13 +239,14 @@ async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Pat
         await pilot.press("enter")
         await wait_for(pilot, lambda: session.running, 10, "the start")
         assert session.experiment.total == 4 and session.experiment.name == "binary-addition-grid"
-        await wait_for(pilot, lambda: any(r.status == "running" for r in session.records.values()), 30,
-                       "a run to start")
+        assert session.runner.workers == min(available_cores(), 4)
+        await wait_for(pilot, lambda: any(r.step > 0 for r in session.records.values()), 60, "a run to start")
         await pilot.press("t")
         await wait_for(pilot, lambda: not session.running, 30, "the stop")
         await pilot.pause(0.6)
-        statuses = [o.status for o in session.outcomes.values()]
+        statuses = sorted(o.status for o in session.outcomes.values())
         assert len(statuses) == 4 and "stopped" in statuses and "cancelled" in statuses
+        assert all(r.status == "stopped" for r in session.records.values())
         assert "stopped" in screen.title_text.plain
 
         screen.query_one("#exp-grid", Input).value = "hidden_size=3,x"

@@ -63,7 +63,9 @@ async def wait_for(pilot, condition, timeout=30.0):
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
-            raise AssertionError("timed out waiting")
+            record = pilot.app.current
+            state = None if record is None else (record.status, record.step, record.logs[-3:])
+            raise AssertionError(f"timed out waiting; screen {pilot.app.screen!r}, run {state}")
         await pilot.pause(0.05)
 
 
@@ -74,7 +76,10 @@ async def test_inspect_view_during_a_run():
 
     app = create_app(smoke_config(), runs_root=None)
     async with app.run_test(size=(100, 34)) as pilot:
-        await pilot.press("s", "p")  # start, and pause before the first step: the run is live but waits
+        # start and pause in one go (the worker thread is still building the model), so the
+        # run is live but waits at step 0 however fast this machine trains
+        app.action_start()
+        app.action_pause()
         await wait_for(pilot, lambda: app.current is not None and app.current.status == "paused"
                        and app.trainer is not None and app.trainer.model is not None)
         await pilot.press("i")

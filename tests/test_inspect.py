@@ -79,6 +79,7 @@ def _rows(case):
     return {name: shape for name, shape, _ in case.rows}
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
 def test_shape_cases_equal_real_torch_runs():
     B, T, I, H, P, L = 3, 6, 4, 8, 5, 2
     cfg = build_config({"cell": "lstm", "hidden_size": H, "num_layers": L, "proj_size": P})

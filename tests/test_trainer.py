@@ -134,3 +134,19 @@ def test_pause_blocks_steps_until_resume():
     control.resume()
     thread.join(30)
     assert not thread.is_alive() and seen[-1] == 40
+
+
+def test_abort_skips_closing_eval_and_checkpoint(tmp_path):
+    control = RunControl()
+    events = []
+
+    def callback(event):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step >= 5:
+            control.abort()
+
+    ckpt = tmp_path / "c.pt"
+    result = Trainer(build_config(TINY, {"steps": 10_000}), callback, control, checkpoint_path=ckpt).run()
+    assert result.status == "stopped" and result.step == 5
+    assert not any(isinstance(e, EvalMetrics) for e in events)
+    assert not ckpt.exists()

@@ -32,16 +32,18 @@ from textual.lazy import Lazy
 from textual.widgets import Button, Footer, Header
 from textual.worker import Worker, WorkerState
 
+from rnntui.app import run_view
 from rnntui.app.commands import LabCommands
 from rnntui.app.messages import EngineReady, EventBatch, FormChanged, RunRejected
 from rnntui.app.worker import TaskInfo, TrainJob, UIRunControl, preload_engine, run_training
 from rnntui.app.widgets.config_form import ConfigForm
-from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine, RefLine
+from rnntui.app.run_view import event_log_line, metric_names
+from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.app.widgets.run_log import RunLog
 from rnntui.app.widgets.samples import SamplesPanel
 from rnntui.app.widgets.status import StatusBar
 from rnntui.config import Config, ConfigError, build_config
-from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, Samples
+from rnntui.engine.events import Event, Samples
 from rnntui.engine.record import RunRecord
 from rnntui.engine.rundir import default_run_dir
 
@@ -54,10 +56,6 @@ UI_SWITCH_INTERVAL_S = 0.001
 training thread keep the GIL for 5 ms each time the event loop wakes up; with
 several wake-ups per UI event that made timer ticks ~50 ms late (bench/ui.py)."""
 ACTIVE = ("ready", "running", "paused")  # a record in one of these has a live worker
-
-
-def _fmt_metrics(metrics: dict[str, float], limit: int = 6) -> str:
-    return "  ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
 
 
 class RnnTuiApp(App[int]):
@@ -271,27 +269,16 @@ class RnnTuiApp(App[int]):
                 self.log_line(f"event listener {getattr(listener, '__qualname__', listener)} failed: {exc}", "error")
 
     def _log_event(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            base = f"; baseline {_fmt_metrics(event.baseline)}" if event.baseline else ""
-            self.log_line(f"model built: {event.params:,} parameters on {event.device}, "
-                          f"{event.total_steps} steps{base}")
-        elif isinstance(event, EvalMetrics):
-            self.log_line(f"eval @ {event.step}: {_fmt_metrics(event.metrics)}")
-        elif isinstance(event, Log):
-            self.log_line(event.message, event.level)
-        elif isinstance(event, RunFinished):
-            word = "stopped" if event.stopped else "finished"
-            self.log_line(f"{word} at step {event.step} in {event.wall_time_s:.1f}s: {_fmt_metrics(event.final)}",
-                          "warning" if event.stopped else "ok")
-        elif isinstance(event, RunFailed):
-            self.log_line(f"FAILED at step {event.step}: {event.reason}", "error")
+        line = event_log_line(event)
+        if line is not None:
+            self.log_line(*line)
 
     def _announce_end(self, record: RunRecord) -> None:
         if record.status == "failed":
             self.notify(record.reason or "the run failed", title=f"run {record.run_id} failed", severity="error",
                         timeout=8)
         elif record.status == "finished":
-            main = self._metric_names(record)[:1]
+            main = metric_names(record, self.task_infos.get(record.config.get("task", "")))[:1]
             value = f": {main[0]} {record.final[main[0]]:.4g}" if main and main[0] in record.final else ""
             self.notify(f"finished in {record.wall_time_s:.1f}s{value}", title=f"run {record.run_id}")
         if record.path:
@@ -335,51 +322,17 @@ class RnnTuiApp(App[int]):
             self._refresh_status()
 
     # -------------------------------------------------------------- drawing
-    def _metric_names(self, record: RunRecord | None) -> list[str]:
-        task = (record.config if record else self._initial_values).get("task", "")
-        info = self.task_infos.get(task)
-        if info is not None and info.metrics:
-            return [m[0] for m in info.metrics]
-        if record is None:
-            return []
-        return [n for n in record.metric_names() if "@" not in n and not n.startswith("val_loss")]
-
-    def _metric_label(self, record: RunRecord, name: str) -> str:
-        info = self.task_infos.get(record.config.get("task", ""))
-        for metric, label, _ in info.metrics if info else ():
-            if metric == name:
-                return label
-        return name
-
     def _update_plots(self, record: RunRecord) -> None:
-        loss_plot = self.query_one("#loss-plot", MetricPlot)
+        loss = run_view.loss_plot(record)
+        self.query_one("#loss-plot", MetricPlot).set_lines(loss.lines, loss.refs, title=loss.title)
         metric_plot = self.query_one("#metric-plot", MetricPlot)
-        names = record.metric_names()
-        xs, ys = record.series("loss")
-        lines = [PlotLine("train", xs, ys, "cyan")]
-        for i, name in enumerate(n for n in names if n.split("@")[0] == "val_loss"):
-            vx, vy = record.series(name)
-            lines.append(PlotLine(name.replace("val_loss", "val"), vx, vy, ("orange", "magenta", "green")[i % 3],
-                                  smooth=False))
-        refs = [RefLine(f"baseline {v:.3g}", v) for k, v in record.baseline.items() if k in ("loss", "val_loss")]
-        loss_plot.set_lines(lines, refs, title=f"loss · {record.run_id}")
-        metrics = self._metric_names(record)
-        if not metrics:
+        info = self.task_infos.get(record.config.get("task", ""))
+        data = run_view.metric_plot(record, info, self._metric_index)
+        if data is None:
             metric_plot.set_lines([], title="metric")
             return
-        metric = metrics[self._metric_index % len(metrics)]
-        mlines = []
-        for i, name in enumerate(n for n in names if n.split("@")[0] == metric):
-            mx, my = record.series(name)
-            label = "val" if name == metric else f"len {name.split('@', 1)[1]}"
-            mlines.append(PlotLine(label, mx, my, ("green", "yellow", "magenta", "blue")[i % 4], smooth=False))
-        mrefs = [RefLine(f"baseline {record.baseline[metric]:.3g}", record.baseline[metric])] \
-            if metric in record.baseline else []
-        info = self.task_infos.get(record.config.get("task", ""))
-        metric_plot.allow_log = bool(info and not info.higher_is_better(metric))
-        label = self._metric_label(record, metric)
-        title = f"{label} · held-out" if label == metric else f"{label} ({metric}) · held-out"
-        metric_plot.set_lines(mlines, mrefs, title=title)
+        metric_plot.allow_log = data.allow_log
+        metric_plot.set_lines(data.lines, data.refs, title=data.title)
 
     def _refresh_status(self) -> None:
         bar = self.query_one("#status", StatusBar)
@@ -576,11 +529,11 @@ class RnnTuiApp(App[int]):
         return True
 
     async def action_quit(self) -> None:
-        self.control.cancel()  # the trainer checks every step; the worker thread ends within one step
+        self.control.abort()  # checked every step; skips the closing eval and checkpoint
         self.exit(0)
 
     def on_unmount(self) -> None:
-        self.control.cancel()
+        self.control.abort()
         sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
 
 

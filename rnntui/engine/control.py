@@ -2,7 +2,8 @@
 
 The trainer checks :meth:`RunControl.checkpoint` once per step; the UI or a
 signal handler calls the other methods from any thread.  Cancelling also
-releases a pause, so a paused run can always be stopped.
+releases a pause, so a paused run can always be stopped; aborting (on quit)
+also skips the closing evaluation and checkpoint so the thread ends at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class RunControl:
         self._running.set()
         self._cancelled = threading.Event()
         self._save = threading.Event()
+        self._abort = threading.Event()
 
     # -- called from anywhere
     def pause(self) -> None:
@@ -28,12 +30,21 @@ class RunControl:
         self._cancelled.set()
         self._running.set()
 
+    def abort(self) -> None:
+        """Cancel and skip the closing evaluation and checkpoint (quitting)."""
+        self._abort.set()
+        self.cancel()
+
     def request_checkpoint(self) -> None:
         self._save.set()
 
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    @property
+    def aborted(self) -> bool:
+        return self._abort.is_set()
 
     @property
     def cancelled(self) -> bool:

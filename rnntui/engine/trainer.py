@@ -225,11 +225,13 @@ class Trainer:
                     self.save()
         except Exception as exc:  # a bug or a runtime error: report it, keep the history
             return self._fail(start, params, f"{type(exc).__name__}: {exc}")
-        if self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
+        aborted = self.control.aborted
+        if not aborted and self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
             final = self._evaluate()
         wall = time.perf_counter() - start
         stopped = self.control.cancelled and self.step < self.total_steps
-        self.save()
+        if not aborted:
+            self.save()
         self._emit(RunFinished(self.run_id, step=self.step, final=final, wall_time_s=wall, stopped=stopped))
         return RunResult("stopped" if stopped else "finished", self.step, final, wall, params,
                          steps=self.steps, evals=self.evals)

@@ -282,7 +282,7 @@ class ExperimentScreen(Screen[None]):
         self.lab = lab
         self.session = experiment_session(lab)
         self.series_index = 0
-        self._drawn = -1
+        self._drawn: tuple[int, bool] = (-1, False)
         self._columns: list[str] = []
         self._row_count = 0
         self.title_text = Text("")
@@ -329,13 +329,14 @@ class ExperimentScreen(Screen[None]):
         pass  # the session folds them; the timer redraws
 
     def _tick(self) -> None:
-        if self.session.version != self._drawn or self.session.running:
+        # redraw on news, every tick while running (the clock), and once when it ends
+        if (self.session.version, self.session.running) != self._drawn or self.session.running:
             self.refresh_view()
 
     # ----------------------------------------------------------- drawing
     def refresh_view(self) -> None:
         session = self.session
-        self._drawn = session.version
+        self._drawn = (session.version, session.running)
         exp = session.experiment
         title = self.query_one("#exp-title", Static)
         bar = self.query_one("#exp-progress", ProgressBar)

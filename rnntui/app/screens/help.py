@@ -10,17 +10,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-ABOUT = """\
-rnntui trains a recurrent network on a sequence task and shows it learning.
-
-Configuration (left): edit a value and it is checked at once; a bad value is
-marked in red with the reason, and Start is refused until it is fixed.  Tab and
-shift+Tab move between fields, Esc leaves the form so the keys below work.
-Plots: training loss (every log_every steps) and held-out loss; the task's
-metric with its trivial baseline as a grey line.  `n` cycles the metric.
-Samples: predictions on held-out data at each evaluation, ✓ right / ✗ wrong.
-Runs are saved under runs/ (config, metrics, summary, checkpoint).
-"""
+ABOUT = (
+    "rnntui trains a recurrent network on a sequence task and shows it learning.\n\n"
+    "Configuration (left): edit a value and it is checked at once; a bad value is marked in red with "
+    "the reason, and Start is refused until it is fixed.  Tab / shift+Tab move between fields; Esc "
+    "leaves the form so that the keys below work again.  On narrow terminals the form hides while a "
+    "run is on (f shows it).\n"
+    "Plots: training loss (every log_every steps) and held-out loss; the task's metric with its "
+    "trivial baseline as a grey line.\n"
+    "Samples: predictions on held-out data at each evaluation, ✓ right / ✗ wrong.\n"
+    "Runs are saved under runs/ (config, metrics, summary, checkpoint).\n"
+)
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("s  F5", "start a run with the form's settings"),
@@ -31,6 +31,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("m", "smoothing (exponential moving average) on/off"),
     ("n", "next metric on the metric plot"),
     ("g", "swap loss / metric plot (narrow terminals show one)"),
+    ("f", "show / hide the configuration form"),
     ("c", "compare the runs of this session"),
     ("x", "experiments (grids of runs)"),
     ("i", "inspect the model (shapes, gradients per time step)"),

@@ -243,7 +243,15 @@ class InspectScreen(Screen[None]):
                 self.run_id, self.profiles, self.preview = trainer.run_id, [], None
             self._load_worker(self._generation, trainer, None, self.sample)
         else:
-            self._load_worker(self._generation, None, self.lab.config, self.sample)
+            self._load_worker(self._generation, None, self._form_config(), self.sample)
+
+    def _form_config(self) -> Any:
+        """The form's valid Config (validating it now if it has not been yet), or None."""
+        cfg = getattr(self.lab, "config", None)
+        form = getattr(self.lab, "form", None)
+        if cfg is None and form is not None and hasattr(form, "validate"):
+            cfg = form.validate(post=False)
+        return cfg
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect", description="inspect the model")
     def _load_worker(self, generation: int, trainer: Any, cfg: Any, sample: int) -> None:

@@ -10,7 +10,7 @@ errors, so the app can refuse to start.  Task-specific options
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -328,6 +328,3 @@ class ConfigForm(VerticalScroll):
 def _key_of(widget_id: str | None) -> str:
     return widget_id[2:] if widget_id and widget_id.startswith("f-") else ""
 
-
-def form_keys(extra: Iterable[str] = ()) -> tuple[str, ...]:
-    return FORM_KEYS + tuple(extra)

@@ -1,0 +1,92 @@
+"""What the lab shows for a run, as plain data: log lines for events and plot
+lines for a RunRecord.  No Textual here, so Compare/Experiment views and tests
+can reuse it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnntui.app.widgets.metric_plot import PlotLine, RefLine
+from rnntui.app.worker import TaskInfo
+from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted
+from rnntui.engine.record import RunRecord
+
+VAL_COLORS = ("orange", "magenta", "green")
+METRIC_COLORS = ("green", "yellow", "magenta", "blue")
+
+
+def fmt_metrics(metrics: dict[str, float], limit: int = 6) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
+
+
+def event_log_line(event: Event) -> tuple[str, str] | None:
+    """(text, level) for the run log, or None for events the log does not show."""
+    if isinstance(event, RunStarted):
+        base = f"; baseline {fmt_metrics(event.baseline)}" if event.baseline else ""
+        return f"model built: {event.params:,} parameters on {event.device}, {event.total_steps} steps{base}", "info"
+    if isinstance(event, EvalMetrics):
+        return f"eval @ {event.step}: {fmt_metrics(event.metrics)}", "info"
+    if isinstance(event, Log):
+        return event.message, event.level
+    if isinstance(event, RunFinished):
+        word = "stopped" if event.stopped else "finished"
+        return (f"{word} at step {event.step} in {event.wall_time_s:.1f}s: {fmt_metrics(event.final)}",
+                "warning" if event.stopped else "ok")
+    if isinstance(event, RunFailed):
+        return f"FAILED at step {event.step}: {event.reason}", "error"
+    return None
+
+
+def metric_names(record: RunRecord | None, info: TaskInfo | None) -> list[str]:
+    """The task's metrics, main first (from the task, else from what the run reported)."""
+    if info is not None and info.metrics:
+        return [m[0] for m in info.metrics]
+    if record is None:
+        return []
+    return [n for n in record.metric_names() if "@" not in n and not n.startswith("val_loss")]
+
+
+def metric_label(info: TaskInfo | None, name: str) -> str:
+    for metric, label, _ in info.metrics if info else ():
+        if metric == name:
+            return label
+    return name
+
+
+@dataclass
+class PlotData:
+    lines: list[PlotLine]
+    refs: list[RefLine]
+    title: str
+    allow_log: bool = True
+
+
+def loss_plot(record: RunRecord) -> PlotData:
+    """Training loss (per log window) and held-out loss at every evaluation length."""
+    xs, ys = record.series("loss")
+    lines = [PlotLine("train", xs, ys, "cyan")]
+    names = [n for n in record.metric_names() if n.split("@")[0] == "val_loss"]
+    for i, name in enumerate(names):
+        vx, vy = record.series(name)
+        lines.append(PlotLine(name.replace("val_loss", "val"), vx, vy, VAL_COLORS[i % len(VAL_COLORS)], smooth=False))
+    refs = [RefLine(f"baseline {v:.3g}", v) for k, v in record.baseline.items() if k in ("loss", "val_loss")]
+    return PlotData(lines, refs, f"loss · {record.run_id}")
+
+
+def metric_plot(record: RunRecord, info: TaskInfo | None, index: int = 0) -> PlotData | None:
+    """The ``index``-th task metric (cycled) at every evaluation length, with its baseline."""
+    names = metric_names(record, info)
+    if not names:
+        return None
+    metric = names[index % len(names)]
+    lines = []
+    series = [n for n in record.metric_names() if n.split("@")[0] == metric]
+    for i, name in enumerate(series):
+        mx, my = record.series(name)
+        label = "val" if name == metric else f"len {name.split('@', 1)[1]}"
+        lines.append(PlotLine(label, mx, my, METRIC_COLORS[i % len(METRIC_COLORS)], smooth=False))
+    refs = [RefLine(f"baseline {record.baseline[metric]:.3g}", record.baseline[metric])] \
+        if metric in record.baseline else []
+    label = metric_label(info, metric)
+    title = f"{label} · held-out" if label == metric else f"{label} ({metric}) · held-out"
+    return PlotData(lines, refs, title, allow_log=bool(info and not info.higher_is_better(metric)))
