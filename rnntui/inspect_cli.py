@@ -65,7 +65,7 @@ def report(cfg: Config, input_size: int | None = None, batch: int | None = None,
     ``shapes=False`` leaves out the shape table."""
     import torch
 
-    from rnntui.engine.inspect import group_totals, meta_cell, parameter_table, parameter_total, shape_cases
+    from rnntui.engine.inspect_tables import group_totals, meta_cell, parameter_table, parameter_total, shape_cases
 
     try:
         task_in, task_out = task_sizes(cfg)

@@ -13,9 +13,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnntui.cells import build_cell
 from rnntui.config import build_config
-from rnntui.engine import inspect as ins
 from rnntui.engine.events import EVENT_TYPES, GateTrace, HiddenGradients, StepMetrics
+from rnntui.engine.inspect_tables import group_totals, parameter_table, parameter_total, shape_cases
 from rnntui.engine.model import build_model
+from rnntui.engine.probes import (GATES, MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROBE_SEQUENCES, gate_probe,
+                                  gate_trace_event, gate_traces, grad_profile, hidden_grad_norms, inspect_probe)
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer
 from rnntui.inspect_cli import main as inspect_main
@@ -37,10 +39,10 @@ def test_parameter_totals_equal_torch_for_every_option():
             want_rows = [(n, tuple(p.shape)) for n, p in ref.named_parameters()]
             for backend in ("scratch", "builtin"):
                 module = build_cell(cell, backend=backend, proj_size=proj, **kw)
-                rows = ins.parameter_table(module)
-                assert ins.parameter_total(rows) == want, (cell, backend, kw, proj)
+                rows = parameter_table(module)
+                assert parameter_total(rows) == want, (cell, backend, kw, proj)
                 assert [(r.name, r.shape) for r in rows] == want_rows
-                assert sum(n for _, n in ins.group_totals(rows)) == want
+                assert sum(n for _, n in group_totals(rows)) == want
                 cfg = build_config({"cell": cell, "backend": backend, "hidden_size": 5, "num_layers": layers,
                                     "bidirectional": bidir, "bias": bias, "proj_size": proj})
                 data = report(cfg, input_size=7, shapes=False)
@@ -58,8 +60,8 @@ def test_multiplicative_totals_follow_the_equations(cell, gates):
     for layer in range(L):
         ik = I if layer == 0 else 2 * H
         expected += 2 * (gates * H * (ik + H) + 2 * gates * H + ik * ik + ik * H + ik)
-    rows = ins.parameter_table(module)
-    assert ins.parameter_total(rows) == expected == sum(p.numel() for p in module.parameters())
+    rows = parameter_table(module)
+    assert parameter_total(rows) == expected == sum(p.numel() for p in module.parameters())
     roles = {r.name: r.role for r in rows}
     assert roles["weight_im_l1_reverse"] == "input → modulation m"
     assert [r.layer for r in rows if r.name.startswith("bias_m")] == [0, 0, 1, 1]
@@ -69,9 +71,9 @@ def test_model_table_includes_the_head():
     cfg = build_config({"task": "adding", "cell": "gru", "hidden_size": 6})
     task = build_task(cfg)
     model = build_model(cfg, task)
-    rows = ins.parameter_table(model)
-    assert ins.parameter_total(rows) == sum(p.numel() for p in model.parameters())
-    assert dict(ins.group_totals(rows)) == {"layer 0": 3 * (6 * 2 + 6 * 6 + 2 * 6), "head": 6 + 1}
+    rows = parameter_table(model)
+    assert parameter_total(rows) == sum(p.numel() for p in model.parameters())
+    assert dict(group_totals(rows)) == {"layer 0": 3 * (6 * 2 + 6 * 6 + 2 * 6), "head": 6 + 1}
 
 
 # ---------------------------------------------------------------------- shapes
@@ -83,7 +85,7 @@ def _rows(case):
 def test_shape_cases_equal_real_torch_runs():
     B, T, I, H, P, L = 3, 6, 4, 8, 5, 2
     cfg = build_config({"cell": "lstm", "hidden_size": H, "num_layers": L, "proj_size": P})
-    cases = ins.shape_cases(cfg, I, B, T)
+    cases = shape_cases(cfg, I, B, T)
     titles = [c.title for c in cases]
     assert any("batch_first=False" in t for t in titles) and any("bidirectional=True" in t for t in titles)
     torch.manual_seed(0)
@@ -112,7 +114,7 @@ def test_shape_cases_equal_real_torch_runs():
 
 def test_shape_cases_for_cells_without_builtin_or_projection():
     cfg = build_config({"cell": "mgru", "hidden_size": 4, "bidirectional": True})
-    cases = ins.shape_cases(cfg, 3, 2, 5)
+    cases = shape_cases(cfg, 3, 2, 5)
     assert not any("packed" in c.title for c in cases)  # torch has no mGRU: padded shapes only
     assert next(c for c in cases if c.title == "projection").note.startswith("proj_size exists only")
     assert _rows(cases[0])["output"] == (2, 5, 8) and _rows(cases[0])["h_0 and h_n"] == (2, 2, 4)
@@ -121,7 +123,7 @@ def test_shape_cases_for_cells_without_builtin_or_projection():
 
 def test_shape_cases_draw_no_random_numbers():
     state = torch.get_rng_state()
-    ins.shape_cases(build_config({"cell": "gru", "hidden_size": 64, "num_layers": 3}), 16, 8, 100)
+    shape_cases(build_config({"cell": "gru", "hidden_size": 64, "num_layers": 3}), 16, 8, 100)
     assert torch.equal(state, torch.get_rng_state())
 
 
@@ -187,11 +189,11 @@ def test_hidden_grad_norms_equal_direct_autograd(cell, backend, layers, task):
     task_ = build_task(cfg)
     model = build_model(cfg, task_)
     batch = task_.make_batch(4, 5, torch.Generator().manual_seed(4))
-    norms = ins.hidden_grad_norms(model, task_, batch)
+    norms = hidden_grad_norms(model, task_, batch)
     want, want_loss = _manual_norms(model, task_, batch, cell)
     assert norms.shape == (5,)
     torch.testing.assert_close(norms, want.detach().double(), rtol=1e-4, atol=1e-7)
-    got, loss = ins.grad_profile(model, task_, batch)
+    got, loss = grad_profile(model, task_, batch)
     assert loss == pytest.approx(float(want_loss.detach()), rel=1e-5)
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated
     if task == "adding":  # the loss reads only the last step: h_4 gets the head's gradient directly
@@ -206,7 +208,7 @@ def test_hidden_grad_norms_show_vanishing_gradients():
     torch.manual_seed(0)
     task = build_task(cfg)
     model = build_model(cfg, task)
-    norms = ins.hidden_grad_norms(model, task, task.make_batch(8, 40, torch.Generator().manual_seed(1)))
+    norms = hidden_grad_norms(model, task, task.make_batch(8, 40, torch.Generator().manual_seed(1)))
     assert float(norms[0]) < 1e-6 * float(norms[-1])
     assert all(float(a) < float(b) for a, b in zip(norms[:-1], norms[1:]))
 
@@ -222,11 +224,11 @@ def test_gate_activations_lie_in_unit_interval(cell, backend):
     task = build_task(cfg)
     model = build_model(cfg, task)
     batch = task.make_batch(3, 9, torch.Generator().manual_seed(2))
-    traces = ins.gate_traces(model, batch, sample=2)
+    traces = gate_traces(model, batch, sample=2)
     expected = {"rnn": ["h"], "lstm": ["i", "f", "o", "h"], "gru": ["r", "z", "h"],
                 "mlstm": ["i", "f", "o", "m", "h"], "mgru": ["r", "z", "m", "h"]}[cell]
     assert list(traces) == expected
-    for name in ins.GATES[cell]:
+    for name in GATES[cell]:
         values = traces[name]
         assert values.shape == (9, 7)
         assert float(values.min()) >= 0.0 and float(values.max()) <= 1.0
@@ -247,7 +249,7 @@ def test_lstm_input_gate_at_first_step_by_hand():
     r = model.rnn
     z0 = batch.x[0, 0] @ r.weight_ih_l0.t() + r.bias_ih_l0 + r.bias_hh_l0  # h_{-1} = 0
     i0, f0 = torch.sigmoid(z0[:3]), torch.sigmoid(z0[3:6])
-    traces = ins.gate_traces(model, batch)
+    traces = gate_traces(model, batch)
     torch.testing.assert_close(traces["i"][0], i0.detach())
     torch.testing.assert_close(traces["f"][0], f0.detach())
 
@@ -257,9 +259,9 @@ def test_gate_trace_event_is_downsampled_and_serialisable():
     task = build_task(cfg)
     model = build_model(cfg, task)
     batch = task.make_batch(1, 270, torch.Generator().manual_seed(0))
-    event = ins.gate_trace_event(model, batch, "r1", 7)
+    event = gate_trace_event(model, batch, "r1", 7)
     assert event.length == 270 and event.units == {"r": 70, "z": 70, "m": 2, "h": 70}
-    assert len(event.traces["z"]) == ins.MAX_TRACE_STEPS and len(event.traces["z"][0]) == ins.MAX_TRACE_UNITS
+    assert len(event.traces["z"]) == MAX_TRACE_STEPS and len(event.traces["z"][0]) == MAX_TRACE_UNITS
     assert len(event.traces["m"][0]) == 2
     data = json.loads(json.dumps(event.to_json()))
     assert data["event"] == "gate_trace" and EVENT_TYPES["gate_trace"] is GateTrace
@@ -284,7 +286,7 @@ def test_probe_emits_profiles_without_changing_training():
     NoProbeTrainer(cfg, plain.append).run()
     profiles = [e for e in events if isinstance(e, HiddenGradients)]
     assert [e.step for e in profiles] == [10, 20]
-    assert all(len(e.norms) == 6 and e.sequences == ins.PROBE_SEQUENCES for e in profiles)
+    assert all(len(e.norms) == 6 and e.sequences == PROBE_SEQUENCES for e in profiles)
     assert all(0 < v < float("inf") for e in profiles for v in e.norms)
     assert not any(isinstance(e, HiddenGradients) for e in plain)
     # dropout draws from the global generator and the builtin twin is built without it:
@@ -302,17 +304,17 @@ def test_probe_leaves_model_mode_grads_and_rng_alone():
     cfg = build_config(TINY)
     trainer = Trainer(cfg)
     trainer.setup()
-    assert trainer.probes == [ins.inspect_probe]
+    assert trainer.probes == [inspect_probe]
     trainer.model.train()
     rng = torch.get_rng_state()
-    event = ins.inspect_probe(trainer)
-    gates = ins.gate_probe(trainer, sample=3)
+    event = inspect_probe(trainer)
+    gates = gate_probe(trainer, sample=3)
     assert isinstance(event, HiddenGradients) and isinstance(gates, GateTrace)
     assert trainer.model.training
     assert all(p.grad is None for p in trainer.model.parameters())
     assert torch.equal(rng, torch.get_rng_state())
     # the probe batch is the first held-out sequences, the same every time
-    again = ins.inspect_probe(trainer)
+    again = inspect_probe(trainer)
     assert again.norms == event.norms
 
 
@@ -320,7 +322,7 @@ def test_failing_probe_logs_once_and_run_goes_on():
     trainer = Trainer(build_config(TINY))
     trainer.setup()
     trainer.eval_sets = {None: []}  # nothing to probe on
-    first, second = ins.inspect_probe(trainer), ins.inspect_probe(trainer)
+    first, second = inspect_probe(trainer), inspect_probe(trainer)
     assert first.kind == "log" and "gradient probe failed" in first.message and second is None
 
 

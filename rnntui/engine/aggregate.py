@@ -255,6 +255,8 @@ def write_results(
 def choose_columns(names: Sequence[str], preferred: Sequence[str] = (), limit: int = 4) -> list[str]:
     """The metrics worth a column: the task's own first, then val_loss, then the rest."""
     ordered = [n for n in preferred if n in names]
+    if ordered:  # the main metric at the other evaluation lengths (length generalisation)
+        ordered += [n for n in names if n.split("@")[0] == ordered[0] and n not in ordered]
     if "val_loss" in names and "val_loss" not in ordered:
         ordered.append("val_loss")
     ordered += [n for n in names if n not in ordered]

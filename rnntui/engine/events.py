@@ -126,7 +126,7 @@ class HiddenGradients(Event):
 class GateTrace(Event):
     """Gate activations and hidden state over time for one held-out sample.
     ``traces`` maps a name (``i``, ``f``, ``o``, ``r``, ``z``, ``m``, ``h``) to rows
-    ``(time, unit)``, block-averaged down to ``engine.inspect.MAX_TRACE_STEPS`` ×
+    ``(time, unit)``, block-averaged down to ``engine.probes.MAX_TRACE_STEPS`` ×
     ``MAX_TRACE_UNITS`` when larger;
     ``length``/``units`` give the sizes before that."""
 

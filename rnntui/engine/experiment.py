@@ -234,6 +234,14 @@ def _init_worker(events: Any, cancel: Any, quiet: bool = False) -> None:
     import torch
 
     torch.set_num_threads(1)
+    # warm the imports a run would otherwise pay for in its wall time: the first
+    # optimiser imports torch._dynamo (seconds), which would skew seed001's timings
+    import rnntui.engine.trainer  # noqa: F401
+
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # pragma: no cover - a speed-up only
+        pass
     _WORKER["events"] = events
     _WORKER["cancel"] = cancel
 

@@ -38,7 +38,7 @@ from rnntui.engine.events import (
     Samples,
     StepMetrics,
 )
-from rnntui.engine.inspect import inspect_probe
+from rnntui.engine.probes import inspect_probe
 from rnntui.engine.model import SequenceModel, build_model, count_params
 from rnntui.tasks import Task, build_task
 

@@ -1,4 +1,5 @@
-"""The help screen (``?`` or F1): what the panels show and every key."""
+"""The help screen (``?`` or F1): what the panels show, every key of the lab and
+those of the Inspect view."""
 
 from __future__ import annotations
 
@@ -42,12 +43,20 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("q  ctrl+q", "quit (a running run is stopped first)"),
 )
 
+INSPECT_KEYS: tuple[tuple[str, str], ...] = (
+    ("1 2 3 4", "tabs: parameters, shapes, gradients, gates"),
+    ("l", "log / linear scale of the gradient heatmap and profile"),
+    ("n", "gate traces of the next held-out sample (of 8)"),
+    ("r", "reload: measure the current model again"),
+    ("Esc  i", "close the Inspect view"),
+)
 
-def keys_table() -> Table:
+
+def keys_table(keys: tuple[tuple[str, str], ...]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for key, what in KEYS:
+    for key, what in keys:
         table.add_row(key, what)
     return table
 
@@ -75,5 +84,7 @@ class HelpScreen(ModalScreen[None]):
             box.border_subtitle = "Esc closes"
             yield Static(Text(ABOUT))
             yield Static(Text("Keys", style="bold"))
-            yield Static(keys_table())
+            yield Static(keys_table(KEYS))
+            yield Static(Text("\nKeys in the Inspect view (i)", style="bold"))
+            yield Static(keys_table(INSPECT_KEYS))
 

@@ -23,33 +23,19 @@ trainer while it is open.  Heavy work runs in a thread worker.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from rnntui.app.widgets.heatmap import Heatmap, format_value
-from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine
-
-GATE_NAMES = ("i", "f", "o", "r", "z")
-TITLES = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "m": "modulation m  (x̂ = m ⊙ x)",
-    "h": "hidden state h",
-}
+from rnntui.app.widgets.heatmap import Heatmap
+from rnntui.app.widgets.inspect_panes import GatePane, GradientPane, param_table, shapes_renderable
 
 
 @dataclass
@@ -67,72 +53,6 @@ class Loaded:
     gates: Any = None  # GateTrace event
     preview: tuple[int, list[float]] | None = None
     error: str = ""
-
-
-def param_table(rows: list[Any], groups: list[tuple[str, int]], total: int) -> Table:
-    from rnntui.engine.inspect import group_label
-
-    table = Table(box=None, header_style="bold", padding=(0, 2, 0, 0), expand=False)
-    table.add_column("name", no_wrap=True)
-    table.add_column("shape", no_wrap=True)
-    table.add_column("count", justify="right", no_wrap=True)
-    table.add_column("role", style="dim")
-    subtotal = dict(groups)
-    for i, row in enumerate(rows):
-        table.add_row(row.name, str(tuple(row.shape)).replace(",)", ",)"), str(row.count), row.role)
-        label = group_label(row)
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        if len(subtotal) > 1 and (nxt is None or group_label(nxt) != label):
-            table.add_row(Text(f"({label} total)", style="italic dim"), "", Text(str(subtotal[label]), style="dim"), "",
-                          end_section=True)
-    table.add_row(Text("Total parameters", style="bold"), "", Text(str(total), style="bold"), "")
-    return table
-
-
-def shapes_renderable(header: str, cases: list[Any]) -> Group:
-    parts: list[Any] = [Text(header, style="dim")]
-    for case in cases:
-        parts.append(Text(""))
-        parts.append(Text(case.title, style="bold"))
-        if case.lengths is not None:
-            lengths = case.lengths if len(case.lengths) <= 8 else case.lengths[:4] + ["…"] + case.lengths[-2:]
-            parts.append(Text(f"  lengths {lengths}".replace("'", ""), style="dim"))
-        if case.rows:
-            table = Table(box=None, show_header=False, padding=(0, 2, 0, 2))
-            table.add_column(no_wrap=True)
-            table.add_column(no_wrap=True, style="cyan")
-            table.add_column(no_wrap=True, style="dim")
-            for name, shape, symbolic in case.rows:
-                table.add_row(name, str(tuple(shape)), symbolic)
-            parts.append(table)
-        if case.note:
-            parts.append(Text("  " + case.note, style="italic dim"))
-    return Group(*parts)
-
-
-def profile_verdict(norms: list[float]) -> str:
-    """One line on how the gradient reaching the first step compares with the last."""
-    finite = [v for v in norms if math.isfinite(v)]
-    if len(finite) < 2:
-        return ""
-    first, last = norms[0], norms[-1]
-    if not (math.isfinite(first) and math.isfinite(last)) or last <= 0:
-        return ""
-    ratio = first / last
-    if ratio < 1e-3:
-        word = "vanishing: the first steps get almost no gradient"
-    elif ratio > 1e3:
-        word = "exploding towards the first steps"
-    else:
-        word = "the gradient reaches the first steps"
-    return (f"‖∂L/∂h_0‖ / ‖∂L/∂h_{len(norms) - 1}‖ = {format_value(ratio)}  ({word}); "
-            f"range {format_value(min(finite))} … {format_value(max(finite))}")
-
-
-def _plot_values(norms: list[float], log: bool) -> list[float]:
-    if not log:
-        return list(norms)
-    return [math.log10(v) if v > 0 and math.isfinite(v) else math.nan for v in norms]
 
 
 class InspectScreen(Screen[None]):
@@ -170,8 +90,6 @@ class InspectScreen(Screen[None]):
         self.profiles: list[tuple[int, list[float]]] = []
         self.preview: tuple[int, list[float]] | None = None
         self.sample = 0
-        self.gate_names: tuple[str, ...] = ()
-        self.gate_maps: dict[str, Heatmap] = {}
         self.loaded: Loaded | None = None
         self._probe: Any = None
         self._probe_trainer: Any = None
@@ -189,21 +107,13 @@ class InspectScreen(Screen[None]):
                 with VerticalScroll():
                     yield Static("", id="shape-table")
             with TabPane("3 Gradients", id="grads"):
-                with Vertical(id="grad-pane"):
-                    yield Static("", id="grad-verdict")
-                    yield Heatmap("‖∂L/∂h_t‖ per time step t (rows) at each evaluation (columns)",
-                                  id="grad-heatmap", x_title="training step", log_scale=True, max_lines=40,
-                                  empty_text="gradient profiles appear at each evaluation of a run")
-                    yield MetricPlot("log10 ‖∂L/∂h_t‖ over time t", id="grad-plot",
-                                     placeholder="the latest gradient profile appears here")
+                yield GradientPane(id="grad-pane")
             with TabPane("4 Gates", id="gates"):
-                with VerticalScroll(id="gate-list"):
-                    yield Static("", id="gate-note")
+                yield GatePane(id="gate-list")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "Inspect"
-        self.query_one("#grad-plot", MetricPlot).allow_log = False  # it plots log10 itself: readable ticks
         self.lab.add_event_listener(self._on_events)
         self._load()
 
@@ -221,7 +131,7 @@ class InspectScreen(Screen[None]):
         if self._probe_trainer is trainer and self._probe in trainer.probes:
             return
         self._detach_probe()
-        from rnntui.engine.inspect import gate_probe
+        from rnntui.engine.probes import gate_probe
 
         self._probe = functools.partial(gate_probe, sample=self.sample)
         self._probe_trainer = trainer
@@ -269,12 +179,14 @@ class InspectScreen(Screen[None]):
         """Worker thread: snapshot the run's model (or build the form's) and measure it."""
         import torch
 
-        from rnntui.engine import inspect as ins
+        from rnntui.engine.inspect_tables import group_totals, parameter_table, parameter_total, shape_cases
+        from rnntui.engine.probes import (PROBE_SEQUENCES, gate_trace_event, hidden_grad_norms, probe_batch, snapshot,
+                                          take)
 
         if trainer is not None:
             cfg, task, run_id, step = trainer.cfg, trainer.task, trainer.run_id, trainer.step
-            model = ins.snapshot(trainer.model)  # the training thread goes on with the original
-            batch = ins.take(trainer.eval_sets[None][0], ins.PROBE_SEQUENCES).to(trainer.device)
+            model = snapshot(trainer.model)  # the training thread goes on with the original
+            batch = probe_batch(trainer)
             source = "run"
         else:
             if cfg is None:
@@ -288,23 +200,23 @@ class InspectScreen(Screen[None]):
                 task = build_task(cfg)
                 model = build_model(cfg, task)
             sets = task.eval_sets(torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET))
-            batch = ins.take(sets[None][0], ins.PROBE_SEQUENCES)
+            batch = take(sets[None][0], PROBE_SEQUENCES)
             run_id, step, source = "", 0, "settings"
-        rows = ins.parameter_table(model)
-        total = ins.parameter_total(rows)
+        rows = parameter_table(model)
+        total = parameter_total(rows)
         proj = f" P={cfg.proj_size}" if cfg.proj_size else ""
         bi = " bidirectional" if cfg.bidirectional else ""
         summary = (f"{cfg.cell} ({cfg.backend}) I={task.input_size} H={cfg.hidden_size}{proj} "
                    f"L={cfg.num_layers}{bi} · {cfg.task} · {total} parameters")
-        shapes = ins.shape_cases(cfg, task.input_size, cfg.batch_size, cfg.seq_len)
+        shapes = shape_cases(cfg, task.input_size, cfg.batch_size, cfg.seq_len)
         header = (f"B = {cfg.batch_size} (batch_size), T = {cfg.seq_len} (seq_len), I = {task.input_size}, "
                   f"H = {cfg.hidden_size}, L = {cfg.num_layers}, D = 2 if bidirectional else 1"
                   + (f", P = {cfg.proj_size}" if cfg.proj_size else ""))
-        gates = ins.gate_trace_event(model, batch, run_id, step, min(sample, batch.size - 1))
+        gates = gate_trace_event(model, batch, run_id, step, min(sample, batch.size - 1))
         preview = None
         if source == "settings":
-            preview = (0, [float(v) for v in ins.hidden_grad_norms(model, task, batch)])
-        return Loaded(source, run_id, summary, rows, total, ins.group_totals(rows), shapes, header,
+            preview = (0, [float(v) for v in hidden_grad_norms(model, task, batch)])
+        return Loaded(source, run_id, summary, rows, total, group_totals(rows), shapes, header,
                       gates=gates, preview=preview)
 
     def _show(self, loaded: Loaded, generation: int) -> None:
@@ -377,70 +289,16 @@ class InspectScreen(Screen[None]):
 
     # -------------------------------------------------------------- drawing
     def _draw_gradients(self) -> None:
-        heatmap = self.query_one("#grad-heatmap", Heatmap)
-        plot = self.query_one("#grad-plot", MetricPlot)
-        verdict = self.query_one("#grad-verdict", Static)
         profiles = self.profiles or ([self.preview] if self.preview else [])
-        if not profiles:
-            heatmap.clear()
-            plot.clear()
-            verdict.update("")
-            return
-        length = max(len(n) for _, n in profiles)
-        columns = [n + [math.nan] * (length - len(n)) for _, n in profiles]
-        matrix = [[col[t] for col in columns] for t in range(length)]
-        first_step, last_step = profiles[0][0], profiles[-1][0]
-        label = "untrained model" if not self.profiles else "training step"
-        heatmap.x_title = label
-        heatmap.set_data(matrix, x_labels=(f"step {first_step}", str(last_step) if len(profiles) > 1 else ""),
-                         y_labels=("t=0", f"t={length - 1}"),
-                         title=f"‖∂L/∂h_t‖ by time step t (rows) × evaluation (columns, {len(profiles)})")
-        step, latest = profiles[-1]
-        log = heatmap.log_scale
-        lines = [PlotLine(f"step {step}", list(range(len(latest))), _plot_values(latest, log), "cyan", smooth=False)]
-        if len(profiles) > 1:
-            s0, first = profiles[0]
-            lines.insert(0, PlotLine(f"step {s0}", list(range(len(first))), _plot_values(first, log), "gray",
-                                     smooth=False))
-        what = "log10 ‖∂L/∂h_t‖" if log else "‖∂L/∂h_t‖"
-        plot.set_lines(lines, title=f"{what} over time t (x axis: t), step {step}")
-        verdict.update(Text(f"step {step}: " + profile_verdict(latest)))
+        self.query_one(GradientPane).show(profiles, trained=bool(self.profiles))
 
     def _draw_gates(self, event: Any) -> None:
-        names = tuple(event.traces)
-        if names != self.gate_names:  # another cell: new maps (removal is async, so no id reuse)
-            container = self.query_one("#gate-list", VerticalScroll)
-            for old in self.gate_maps.values():
-                old.remove()
-            self.gate_maps = {}
-            for name in names:
-                if name in GATE_NAMES:
-                    widget = Heatmap(TITLES.get(name, name), name=name, classes="gate-map",
-                                     x_title="time step t", vmin=0.0, vmax=1.0)
-                elif name == "h":
-                    widget = Heatmap(TITLES["h"], name=name, classes="gate-map", x_title="time step t",
-                                     colormap="diverging", symmetric=True)
-                else:
-                    widget = Heatmap(TITLES.get(name, name), name=name, classes="gate-map",
-                                     x_title="time step t")
-                self.gate_maps[name] = widget
-            container.mount_all(list(self.gate_maps.values()))
-            self.gate_names = names
-        for name, rows in event.traces.items():
-            widget = self.gate_maps[name]
-            units = event.units.get(name, len(rows[0]) if rows else 0)
-            shown = len(rows[0]) if rows else 0
-            unit_word = "inputs" if name == "m" else "units"
-            note = f" (averaged to {shown})" if shown < units else ""
-            # rows of the event are time steps; the heatmap shows units as rows, time as columns
-            matrix = [list(col) for col in zip(*rows)] if rows else []
-            widget.set_data(matrix, x_labels=("t=0", f"t={event.length - 1}"),
-                            y_labels=(f"{unit_word[0]}0", f"{unit_word[0]}{units - 1}"),
-                            title=f"{TITLES.get(name, name)} · {units} {unit_word}{note} × {event.length} steps")
-        where = f"run {event.run_id}, step {event.step}" if event.run_id else "untrained model"
-        self.query_one("#gate-note", Static).update(
-            f"{event.cell}: held-out sample {self.sample} ({where}); gates in [0, 1] on a fixed scale, "
-            f"h on a blue (−) / red (+) scale.  n: next sample.")
+        self.query_one(GatePane).show(event, self.sample)
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        """The traces the Gates tab shows, in order."""
+        return self.query_one(GatePane).gate_names
 
     # -------------------------------------------------------------- actions
     def action_close(self) -> None:

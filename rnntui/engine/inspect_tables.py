@@ -1,73 +1,31 @@
-"""Inspect a recurrent model: parameter and shape tables, gradients over time, gates.
+"""Parameter and shape tables of a recurrent model, as seed 002 printed them.
 
 Pure engine code (no Textual): the ``rnntui inspect`` command and the TUI's
 Inspect view both call it.
 
-* :func:`parameter_table` — every parameter's name, shape, count and role, as
-  seed 002 printed them; :func:`parameter_total` is ``sum(p.numel())``.
+* :func:`parameter_table` — every parameter's name, shape, count and role;
+  :func:`parameter_total` is ``sum(p.numel())``.
 * :func:`shape_cases` — input, output and state shapes for ``batch_first``
   true and false, bidirectional, an LSTM projection and a padded/packed batch of
   variable lengths.  The modules are built on the ``meta`` device (no random
   draw), given zero weights on the CPU and really run, for 2 time steps (cheap
   at any size); the time axes are then set to T.
-* :func:`hidden_grad_norms` — ``‖∂L/∂h_t‖`` for every time step ``t`` (seed
-  001's open question: can we *see* vanishing/exploding gradients?).
-* :func:`gate_traces` — gate activations and hidden state over time, one sample.
-* :func:`inspect_probe` / :func:`gate_probe` — trainer probes (called after each
-  evaluation in the training thread) that turn the two above into events.
-
-Nothing here changes training: the probes run the model in eval mode and put
-its mode back, compute gradients with ``torch.autograd.grad`` (``.grad`` of the
-parameters is untouched) and never draw from the global random generator (a
-builtin module's from-scratch twin is built on ``meta`` and then filled).
 """
 
 from __future__ import annotations
 
-import copy
-import math
 import re
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnntui.cells import RecurrentBase, build_cell, scratch_twin, supports_builtin
-from rnntui.engine.events import GateTrace, HiddenGradients, Log
-from rnntui.tasks.base import Batch, Task
+from rnntui.cells import RecurrentBase, build_cell, supports_builtin
 
 if TYPE_CHECKING:
     from rnntui.config import Config
-    from rnntui.engine.trainer import Trainer
-
-PROBE_SEQUENCES = 16
-"""Held-out sequences the gradient probe uses (the first ones of the first batch)."""
-MAX_TRACE_STEPS = 256
-MAX_TRACE_UNITS = 64
-"""Gate traces in events are block-averaged down to this many steps × units."""
-
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn": (),
-    "lstm": ("i", "f", "o"),
-    "gru": ("r", "z"),
-    "mlstm": ("i", "f", "o"),
-    "mgru": ("r", "z"),
-}
-"""Gates in [0, 1] shown per cell (the modulation ``m`` and ``h`` come after)."""
-
-GATE_TITLES = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "m": "modulation m (x̂ = m ⊙ x)",
-    "h": "hidden state h",
-    "c": "cell state c",
-}
 
 _GATE_ROWS = {"rnn": "", "lstm": "i|f|g|o", "gru": "r|z|n", "mlstm": "i|f|g|o", "mgru": "r|z|n"}
 
@@ -173,6 +131,16 @@ def meta_cell(cfg: "Config", input_size: int, **changes: Any) -> nn.Module:
         return build_cell(cfg.cell, **kw)
 
 
+def fill_params(module: nn.Module, state: dict[str, Tensor] | None = None) -> nn.Module:
+    """Give a meta-built module real parameters: copies from ``state``, or zeros on
+    the CPU.  (Not ``to_empty``: ``empty_like`` on meta imports sympy, ~1 s.)"""
+    for name, p in list(module._parameters.items()):
+        if p is not None:
+            value = state[name].detach().clone() if state is not None else torch.zeros(p.shape)
+            setattr(module, name, nn.Parameter(value, requires_grad=p.requires_grad))
+    return module
+
+
 # ---------------------------------------------------------------------- shapes
 @dataclass
 class ShapeCase:
@@ -218,7 +186,7 @@ def _materialise(cell: nn.Module) -> nn.Module:
     op), so the module runs on the CPU, for ``PROBE_STEPS`` steps: cheap at any
     size.  The time axes are then set to T."""
     for module in cell.modules():
-        _fill(module)
+        fill_params(module)
         for p in module.parameters(recurse=False):
             p.requires_grad_(False)
     return cell
@@ -352,175 +320,3 @@ def shape_cases(cfg: "Config", input_size: int, batch: int, seq_len: int) -> lis
         cell = meta_cell(cfg, input_size, batch_first=True)
         cases.append(_padded_case(cell, batch, seq_len, input_size, lengths))
     return cases
-
-
-# ---------------------------------------------------------------- over time
-def take(batch: Batch, n: int) -> Batch:
-    """The first ``n`` sequences of ``batch`` (per-sample ``meta`` entries too)."""
-    if batch.size <= n:
-        return batch
-    size = batch.size
-
-    def cut(value: Any) -> Any:
-        if isinstance(value, (Tensor, list, tuple)) and len(value) == size:
-            return value[:n]
-        return value
-
-    return Batch(batch.x[:n], batch.y[:n], None if batch.mask is None else batch.mask[:n],
-                 {k: cut(v) for k, v in batch.meta.items()})
-
-
-def _traceable(cell: nn.Module) -> RecurrentBase:
-    """A from-scratch module that computes what ``cell`` computes, built without
-    drawing from torch's global generator (the training thread may be using it):
-    the twin is made on ``meta``, then given copies of ``cell``'s weights."""
-    if isinstance(cell, RecurrentBase):
-        return cell
-    twin = scratch_twin(copy.deepcopy(cell).to("meta"))
-    _fill(twin, cell.state_dict())
-    twin.train(cell.training)
-    return twin
-
-
-def _fill(module: nn.Module, state: dict[str, Tensor] | None = None) -> nn.Module:
-    """Give a meta-built module real parameters: copies from ``state``, or zeros on
-    the CPU.  (Not ``to_empty``: ``empty_like`` on meta imports sympy, ~1 s.)"""
-    for name, p in list(module._parameters.items()):
-        if p is not None:
-            value = state[name].detach().clone() if state is not None else torch.zeros(p.shape)
-            setattr(module, name, nn.Parameter(value, requires_grad=p.requires_grad))
-    return module
-
-
-def readout(model: nn.Module, seq: Tensor) -> Tensor:
-    """The head of a SequenceModel applied to the cell outputs ``seq`` (B, T, F),
-    exactly as ``SequenceModel.forward`` does."""
-    if not getattr(model, "per_step", True):
-        seq = seq[:, -1]
-    return model.head(seq)
-
-
-class _EvalMode:
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-
-    def __enter__(self) -> nn.Module:
-        self.was_training = self.model.training
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc: Any) -> None:
-        self.model.train(self.was_training)
-
-
-def trace_model(model: nn.Module, x: Tensor) -> dict:
-    """``trace_cell`` of the model's cell on ``x`` (batch-first), in eval mode."""
-    from rnntui.cells import trace_cell
-
-    cell = find_cell(model)
-    with _EvalMode(model):
-        return trace_cell(_traceable(cell), x)
-
-
-def grad_profile(model: nn.Module, task: Task, batch: Batch) -> tuple[Tensor, float]:
-    """``(norms, loss)``: see :func:`hidden_grad_norms`; ``loss`` is ``L`` itself."""
-    with torch.enable_grad():
-        tr = trace_model(model, batch.x)
-        loss = task.loss(readout(model, tr["output"]), batch)
-        grads = torch.autograd.grad(loss, tr["h_steps"], allow_unused=True)
-    # float64 norms: vanishing gradients reach 1e-20 and below, whose squares underflow float32
-    zero = torch.zeros((), device=batch.x.device, dtype=torch.float64)
-    norms = torch.stack([zero if g is None else g.detach().double().norm() for g in grads])
-    return norms.cpu(), float(loss.detach())
-
-
-def hidden_grad_norms(model: nn.Module, task: Task, batch: Batch) -> Tensor:
-    """``norms[t] = ‖∂L/∂h_t‖`` (Frobenius over batch and units), shape ``(T,)``.
-
-    ``L = task.loss(model(batch.x), batch)`` in eval mode; ``h_t`` is the top
-    layer's forward-direction hidden state (after the projection for an LSTM
-    with ``proj_size``).  The derivative is the total one: through the read-out
-    at every later step and through ``h_{t+1}, h_{t+2}, ...``.  Parameters'
-    ``.grad`` are left untouched.
-    """
-    return grad_profile(model, task, batch)[0]
-
-
-def gate_traces(model: nn.Module, batch: Batch, sample: int = 0) -> dict[str, Tensor]:
-    """Gates, modulation and hidden state over time for ``batch`` item ``sample``.
-
-    Returns name -> ``(T, units)`` in display order: the cell's gates (``i, f, o``
-    for the LSTM family, ``r, z`` for the GRU family; all in [0, 1]), ``m`` for
-    mLSTM/mGRU (``(T, I)``, unbounded), then ``h``.
-    """
-    x = batch.x[sample: sample + 1]
-    with torch.no_grad():
-        tr = trace_model(model, x)
-    cell = cell_name_of(find_cell(model))
-    names = list(GATES[cell]) + (["m"] if "m" in tr else []) + ["h"]
-    return {name: tr[name][:, 0].detach().cpu() for name in names}
-
-
-def _shrink(values: Tensor, steps: int, units: int) -> Tensor:
-    T, U = values.shape
-    if T <= steps and U <= units:
-        return values
-    return F.adaptive_avg_pool2d(values[None, None].float(), (min(T, steps), min(U, units)))[0, 0]
-
-
-# --------------------------------------------------------------------- probes
-def probe_batch(trainer: "Trainer", n: int = PROBE_SEQUENCES) -> Batch:
-    """The first ``n`` sequences of the first held-out batch (fixed for the run)."""
-    return take(trainer.eval_sets[None][0], n).to(trainer.device)
-
-
-def _guard(name: str, trainer: "Trainer", exc: Exception) -> Log | None:
-    """A probe that fails logs once and then stays quiet; the run goes on."""
-    flag = f"_inspect_{name}_failed"
-    if getattr(trainer, flag, False):
-        return None
-    setattr(trainer, flag, True)
-    return Log(trainer.run_id, f"inspect: {name} probe failed ({type(exc).__name__}: {exc})", level="warning")
-
-
-def inspect_probe(trainer: "Trainer") -> HiddenGradients | Log | None:
-    """Trainer probe: the gradient profile ``‖∂L/∂h_t‖`` on a fixed held-out batch."""
-    if trainer.model is None or trainer.task is None:
-        return None
-    try:
-        batch = probe_batch(trainer)
-        norms, loss = grad_profile(trainer.model, trainer.task, batch)
-    except Exception as exc:  # never let a display probe fail a run
-        return _guard("gradient", trainer, exc)
-    return HiddenGradients(trainer.run_id, step=trainer.step, norms=[float(v) for v in norms],
-                           loss=loss if math.isfinite(loss) else float("nan"), sequences=batch.size)
-
-
-def gate_trace_event(model: nn.Module, batch: Batch, run_id: str, step: int, sample: int = 0) -> GateTrace:
-    """:func:`gate_traces` as an event, block-averaged to at most
-    ``MAX_TRACE_STEPS`` × ``MAX_TRACE_UNITS`` per trace."""
-    traces = gate_traces(model, batch, sample)
-    length = next(iter(traces.values())).shape[0]
-    return GateTrace(
-        run_id, step=step, cell=cell_name_of(find_cell(model)),
-        traces={k: _shrink(v, MAX_TRACE_STEPS, MAX_TRACE_UNITS).tolist() for k, v in traces.items()},
-        length=length, units={k: int(v.shape[1]) for k, v in traces.items()},
-    )
-
-
-def gate_probe(trainer: "Trainer", sample: int = 0) -> GateTrace | Log | None:
-    """Trainer probe: gate traces of held-out sequence ``sample`` (the Inspect
-    view adds it while it is open, so headless runs do not pay for it)."""
-    if trainer.model is None or trainer.task is None:
-        return None
-    try:
-        batch = probe_batch(trainer)
-        return gate_trace_event(trainer.model, batch, trainer.run_id, trainer.step, min(sample, batch.size - 1))
-    except Exception as exc:
-        return _guard("gate", trainer, exc)
-
-
-def snapshot(model: nn.Module) -> nn.Module:
-    """A copy of a model another thread may be training (no RNG draw)."""
-    with torch.no_grad():
-        return copy.deepcopy(model)
