@@ -260,6 +260,15 @@ def test_echo_lag_must_be_shorter_than_the_training_sequences():
     with pytest.raises(ConfigError) as err:
         task_for("echo", lag=12)
     assert err.value.key == "lag"
+    with pytest.raises(ConfigError) as err:
+        task_for("echo", lag=3, eval_lengths=[100, 3])
+    assert err.value.key == "eval_lengths"
+
+
+def test_xor_needs_two_steps_everywhere():
+    with pytest.raises(ConfigError) as err:
+        task_for("xor", eval_lengths=[1])
+    assert err.value.key == "eval_lengths"
 
 
 # -------------------------------------------------------------- copy-memory

@@ -269,18 +269,36 @@ def _format_time(stat: Stat) -> str:
     return f"{stat.mean:.1f}" + (f" ± {stat.stderr:.1f}" if stat.stderr is not None else "")
 
 
-def format_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    """A plain-text results table (what the headless runner prints)."""
+def format_table(rows: Sequence[Row], columns: Sequence[str],
+                 baselines: Sequence[dict[str, float]] | None = None) -> str:
+    """A plain-text results table (what the headless runner prints).  With
+    ``baselines`` (one dict per grid point), a metric whose trivial baseline
+    differs between points gets a baseline column next to it."""
     keys: list[str] = []
     for row in rows:
         for key in row.point.values:
             if key not in keys:
                 keys.append(key)
-    header = keys + [f"{c} (mean ± se)" for c in columns] + ["n", "time s", "params", "status"]
+    varying = set()
+    if baselines:
+        for c in columns:
+            values = {round(b[c], 12) for b in baselines if c in b}
+            if len(values) > 1:
+                varying.add(c)
+    header = keys[:]
+    for c in columns:
+        header.append(f"{c} (mean ± se)")
+        if c in varying:
+            header.append(f"{c} baseline")
+    header += ["n", "time s", "params", "status"]
     body = []
     for row in rows:
         cells = [format_value(row.point.values.get(k, "")) for k in keys]
-        cells += [row.metrics.get(c, Stat(None, None, 0)).format() for c in columns]
+        for c in columns:
+            cells.append(row.metrics.get(c, Stat(None, None, 0)).format())
+            if c in varying:
+                base = baselines[row.point.index].get(c) if baselines and row.point.index < len(baselines) else None
+                cells.append("—" if base is None else f"{base:.4g}")
         cells += [str(row.finished), _format_time(row.wall_time),
                   f"{row.params:,}" if row.params else "—", row.status]
         body.append(cells)

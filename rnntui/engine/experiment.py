@@ -123,7 +123,7 @@ class Experiment:
     outcomes: dict[str, RunOutcome] = field(default_factory=dict)
     started_at: float = 0.0
     wall_time_s: float = 0.0
-    _baseline: dict[str, float] | None = field(default=None, repr=False)
+    _baselines: list[dict[str, float]] | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,
@@ -183,20 +183,37 @@ class Experiment:
             pass
         return choose_columns(self.metric_names(), preferred, limit)
 
-    def baseline(self) -> dict[str, float]:
-        """The task's trivial-predictor scores (from the base config's task)."""
-        if self._baseline is None:
-            try:
-                from rnntui.tasks import build_task
+    def baselines(self) -> list[dict[str, float]]:
+        """Each grid point's trivial-predictor scores (they can depend on the
+        point: the copy task's cross-entropy baseline falls with the delay)."""
+        if self._baselines is None:
+            from rnntui.tasks import build_task
 
-                self._baseline = dict(build_task(self.configs[0] if self.configs else self.base).baseline())
-            except Exception:  # noqa: BLE001 - display only
-                self._baseline = {}
-        return self._baseline
+            out = []
+            for cfg in self.configs:
+                try:
+                    out.append({k: float(v) for k, v in build_task(cfg).baseline().items()})
+                except Exception:  # noqa: BLE001 - display only
+                    out.append({})
+            self._baselines = out
+        return self._baselines
+
+    def baseline_text(self) -> str:
+        """One line: a metric's baseline value, or its range when it varies by point."""
+        parts = []
+        names: list[str] = []
+        for b in self.baselines():
+            names += [k for k in b if k not in names]
+        for name in names:
+            values = [b[name] for b in self.baselines() if name in b]
+            lo, hi = min(values), max(values)
+            parts.append(f"{name} {lo:.4g}" if hi - lo <= 1e-12 * max(1.0, abs(hi))
+                         else f"{name} {lo:.4g}..{hi:.4g} (by grid point)")
+        return "  ".join(parts)
 
     def meta(self) -> dict[str, Any]:
         return {"experiment": self.name, "id": self.exp_id, "grid": self.grid, "trials": self.trials,
-                "runs": self.total, "base_config": self.base.to_dict(), "baseline": self.baseline(),
+                "runs": self.total, "base_config": self.base.to_dict(), "baselines": self.baselines(),
                 "wall_time_s": round(self.wall_time_s, 3)}
 
     def write(self) -> tuple[Path, Path]:
@@ -547,9 +564,9 @@ def run_experiment_headless(
     rows = exp.rows()
     interrupted = interrupted or runner.cancelled
     say("")
-    say(format_table(rows, exp.columns()))
-    if exp.baseline():
-        say("baseline (trivial predictor): " + "  ".join(f"{k} {v:.4g}" for k, v in exp.baseline().items()))
+    say(format_table(rows, exp.columns(), exp.baselines()))
+    if exp.baseline_text():
+        say(f"baseline (trivial predictor): {exp.baseline_text()}")
     csv_path, json_path = exp.write()
     say(f"[rnntui] {exp.done}/{exp.total} runs in {exp.wall_time_s:.1f}s; results in {csv_path} and {json_path.name}")
     failed = sum(r.failed for r in rows)

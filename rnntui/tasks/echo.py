@@ -44,6 +44,8 @@ class EchoTask(Task):
         super().__init__(cfg)
         lo = cfg.seq_len_min or cfg.seq_len
         require(cfg.lag < lo, "lag", f"got {cfg.lag}; allowed: less than the training length ({lo} steps)")
+        short = [n for n in cfg.eval_lengths if n <= cfg.lag]
+        require(not short, "eval_lengths", f"got {short}; with lag {cfg.lag} a sequence needs more than {cfg.lag} steps")
         require(cfg.loss in ("auto", "ce"), "loss", f"got {cfg.loss!r}; echo allows: auto, ce")
         self.lag = cfg.lag
         self.input_size = cfg.n_symbols

@@ -42,6 +42,8 @@ class XorTask(Task):
         super().__init__(cfg)
         require(cfg.loss in ("auto", "bce"), "loss", f"got {cfg.loss!r}; xor allows: auto, bce")
         require((cfg.seq_len_min or cfg.seq_len) >= 2, "seq_len", "xor needs sequences of at least 2 steps")
+        require(all(n >= 2 for n in cfg.eval_lengths), "eval_lengths",
+                f"got {cfg.eval_lengths}; xor needs sequences of at least 2 steps")
 
     def make_batch(self, batch_size: int, length: int, gen: torch.Generator) -> Batch:
         bits = torch.randint(0, 2, (batch_size, length), generator=gen)
