@@ -150,6 +150,9 @@ def run_headless(request: Request, ns: argparse.Namespace) -> int:
 
     try:
         if request.is_experiment:
+            if ns.resume:
+                raise ConfigError("resume", "an experiment cannot resume from one checkpoint; "
+                                  "resume a single run (drop the grid/trials) instead")
             from rnntui.engine.experiment import run_experiment_headless
 
             return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json)

@@ -99,3 +99,10 @@ def test_python_dash_m_entry_point(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "m" / "summary.json").read_text())["steps"] == 20
+
+
+def test_resume_with_experiment_is_rejected(tmp_path, capsys):
+    code = main(["--headless", "--preset", "smoke", "--set", "trials=2", "--resume", "x.pt",
+                 "--out", str(tmp_path / "e")])
+    assert code == 2
+    assert "resume: an experiment cannot resume" in capsys.readouterr().err
