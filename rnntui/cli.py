@@ -153,7 +153,7 @@ def run_headless(request: Request, ns: argparse.Namespace) -> int:
             if ns.resume:
                 raise ConfigError("resume", "an experiment cannot resume from one checkpoint; "
                                   "resume a single run (drop the grid/trials) instead")
-            from rnntui.engine.experiment import run_experiment_headless
+            from rnntui.headless_experiment import run_experiment_headless
 
             return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json)
         from rnntui.headless import run_single

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from rnntui.config import Config
 from rnntui.engine.checkpoint import load_checkpoint
@@ -70,7 +70,10 @@ class JsonLinesPrinter:
         self.stream = stream
 
     def __call__(self, event: Event) -> None:
-        self.stream.write(json.dumps(event.to_json(), default=str) + "\n")
+        self.write(event.to_json())
+
+    def write(self, data: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(data, default=str) + "\n")
         self.stream.flush()
 
 
@@ -101,7 +104,7 @@ def run_single(
 
     control = control or RunControl()
     trainer = Trainer(cfg, callback, control, checkpoint_path=writer.checkpoint_path, resume=resume_payload)
-    restore = _cancel_on_sigint(control)
+    restore = cancel_on_sigint(control)
     try:
         result = trainer.run()
     finally:
@@ -115,14 +118,20 @@ def run_single(
     return EXIT_OK
 
 
-def _cancel_on_sigint(control: RunControl):
-    """First Ctrl-C stops the run cleanly (results are written); a second aborts."""
+def cancel_on_sigint(control: Any, notice: Callable[[], None] | None = None):
+    """First Ctrl-C stops cleanly (results are written); a second aborts.
+
+    ``control`` is anything with ``cancelled`` and ``cancel()`` (a RunControl, an
+    ExperimentRunner); ``notice`` is called on the first Ctrl-C.  Returns the
+    function that puts the previous handler back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum: int, frame: Any) -> None:
         if control.cancelled:
             raise KeyboardInterrupt
+        if notice is not None:
+            notice()
         control.cancel()
 
     previous = signal.signal(signal.SIGINT, handler)

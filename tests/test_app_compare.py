@@ -15,7 +15,8 @@ from textual.widgets import DataTable, Input
 
 from rnntui.app.app import create_app
 from rnntui.app.screens.compare import CompareScreen, compare_state, config_diff
-from rnntui.app.screens.experiment import ExperimentScreen, experiment_session, parse_grid
+from rnntui.app.experiment_session import experiment_session
+from rnntui.app.screens.experiment import ExperimentScreen, parse_grid
 from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.cli import Request
 from rnntui.config import ConfigError, build_config

@@ -13,13 +13,9 @@ import pytest
 from rnntui.cli import main as cli_main
 from rnntui.config import ConfigError, build_config
 from rnntui.engine.aggregate import GridPoint, RunOutcome, aggregate, format_table, mean_stderr, rows_to_csv
-from rnntui.engine.experiment import (
-    Experiment,
-    ExperimentRunner,
-    available_cores,
-    expand_grid,
-    run_experiment_headless,
-)
+from rnntui.engine.experiment import ExperimentRunner, available_cores
+from rnntui.engine.grid import Experiment, expand_grid
+from rnntui.headless_experiment import run_experiment_headless
 from rnntui.presets import list_presets, load_preset
 
 TINY = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=6,

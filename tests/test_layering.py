@@ -7,7 +7,9 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.headless", "rnntui.tasks",
-                                    "rnntui.engine.record", "rnntui.engine.rundir"])
+                                    "rnntui.engine.record", "rnntui.engine.rundir",
+                                    "rnntui.engine.experiment", "rnntui.engine.grid", "rnntui.headless_experiment",
+                                    "rnntui.engine.probes", "rnntui.engine.inspect_tables", "rnntui.inspect_cli"])
 def test_imports_without_textual(module):
     code = (
         "import sys, importlib; importlib.import_module(%r); "

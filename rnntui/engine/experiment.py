@@ -1,86 +1,40 @@
-"""Experiments: a grid over config keys × trials, run in parallel processes.
+"""Running an experiment's runs in parallel processes.
 
-    exp = Experiment.create(cfg, grid={"cell": ["lstm", "gru"], "seq_len": [50, 100]},
-                            trials=3, out_dir="runs/x")
+    exp = Experiment.create(cfg, grid={"cell": ["lstm", "gru"]}, trials=3, out_dir="runs/x")
     runner = ExperimentRunner(exp, on_event=print)
     for outcome in runner.run():       # outcomes arrive as runs finish
         rows = exp.rows()              # the results table so far
 
-* Grid points are the cartesian product of the grid lists, in the order the keys
-  are given.  To compare combinations that are not a product (seed 003's
-  rnn/lstm/gru/bi-rnn/bi-lstm) grid over ``cell`` × ``bidirectional``: the
-  product holds all five plus bi-gru.
-* Trial ``k`` of a point uses ``seed = seed + k`` (``seed`` from the point's config).
 * Runs execute in worker processes from the *spawn* context (a forked torch is
   not safe), one torch thread each (``threads`` from the config), as many
   workers as cores // threads.  The longest runs start first, so the whole grid
   finishes sooner.  ``workers=0`` runs everything in this process (tests, debugging).
 * A run that fails (NaN loss, an exception, a crashed worker) is a failed
-  outcome; the others carry on.  Each run writes its own run directory
-  ``<out_dir>/<run>/`` (config, metrics, summary, checkpoint) and the experiment
-  keeps ``results.csv`` / ``results.json`` up to date as runs finish.
+  outcome; the others carry on.  Each run writes its own run directory and the
+  runner has the experiment rewrite its results files as runs finish.
 * Worker events (started, eval, finished, failed; step metrics at most twice a
   second) reach ``on_event`` in the calling process with ``run_id`` set to the
   run's id, so a UI can fold them into ``RunRecord`` objects.
+
+The grid, its run specs and the results so far are :mod:`rnntui.engine.grid`'s.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import itertools
-import json
 import multiprocessing as mp
 import os
 import queue
-import re
 import signal
 import sys
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence, TextIO
+from typing import Any, Callable, Iterator, Sequence
 
-from rnntui.config import Config, build_config
-from rnntui.engine.aggregate import (
-    GridPoint,
-    Row,
-    RunOutcome,
-    aggregate,
-    choose_columns,
-    format_table,
-    format_value,
-    metric_names,
-    write_results,
-)
+from rnntui.config import build_config
+from rnntui.engine.aggregate import RunOutcome
 from rnntui.engine.events import EVENT_TYPES, Event
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-# relative cost of one time step per hidden unit², for ordering runs longest-first
-_CELL_COST = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "mgru": 4.0, "mlstm": 5.0}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of an experiment: a grid point's config with the trial's seed."""
-
-    run_id: str
-    point: int
-    trial: int
-    config: dict[str, Any]
-    out_dir: str
-
-    @property
-    def seed(self) -> int:
-        return int(self.config["seed"])
-
-    def cost(self) -> float:
-        c = self.config
-        steps = c["steps"] if not c["epochs"] else c["epochs"] * 200
-        width = c["hidden_size"] * (c["hidden_size"] + 8) * c["num_layers"] * (2 if c["bidirectional"] else 1)
-        return steps * c["batch_size"] * c["seq_len"] * width * _CELL_COST.get(c["cell"], 4.0)
+from rnntui.engine.grid import Experiment, RunSpec
 
 
 def available_cores() -> int:
@@ -88,150 +42,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
         return os.cpu_count() or 1
-
-
-def expand_grid(base: Config, grid: dict[str, list[Any]]) -> list[tuple[GridPoint, Config]]:
-    """The grid points (cartesian product, first key slowest) with their configs.
-    Raises ConfigError for a combination that is invalid as a whole."""
-    keys = list(grid)
-    out = []
-    for index, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
-        values = dict(zip(keys, combo))
-        cfg = build_config(base.to_dict(), values)
-        out.append((GridPoint(index, values), cfg))
-    return out
-
-
-def _slug(point: GridPoint, trial: int) -> str:
-    parts = [f"p{point.index:02d}"] + [re.sub(r"[^A-Za-z0-9.+-]", "", format_value(v)) for v in point.values.values()]
-    return "-".join(p for p in parts if p) + f"-t{trial}"
-
-
-@dataclass
-class Experiment:
-    """A grid × trials over a base config, and what is known of its runs so far."""
-
-    name: str
-    base: Config
-    grid: dict[str, list[Any]]
-    trials: int
-    out_dir: Path
-    points: list[GridPoint]
-    configs: list[Config]
-    specs: list[RunSpec]
-    exp_id: str = ""
-    outcomes: dict[str, RunOutcome] = field(default_factory=dict)
-    started_at: float = 0.0
-    wall_time_s: float = 0.0
-    _baselines: list[dict[str, float]] | None = field(default=None, repr=False)
-
-    @classmethod
-    def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,
-               out_dir: str | Path | None = None, name: str = "experiment",
-               check: bool = True) -> "Experiment":
-        """Expand and validate the grid (every point's task is built once when
-        ``check``, so a bad combination fails now, before anything is written)."""
-        pairs = expand_grid(base, grid)
-        if check:
-            from rnntui.engine.trainer import check_runnable
-
-            for _, cfg in pairs:
-                check_runnable(cfg)
-        exp_id = uuid.uuid4().hex[:4]
-        path = Path(out_dir) if out_dir else default_experiment_dir(name)
-        specs = []
-        for point, cfg in pairs:
-            for trial in range(trials):
-                config = cfg.to_dict()
-                config["seed"] = cfg.seed + trial
-                specs.append(RunSpec(f"{exp_id}.p{point.index:02d}t{trial}", point.index, trial, config,
-                                     str(path / _slug(point, trial))))
-        return cls(name, base, dict(grid), trials, path, [p for p, _ in pairs], [c for _, c in pairs],
-                   specs, exp_id)
-
-    @classmethod
-    def from_request(cls, request: Any, out_dir: str | Path | None = None, check: bool = True) -> "Experiment":
-        name = request.preset.name if getattr(request, "preset", None) else "experiment"
-        return cls.create(request.config, request.grid, request.trials, out_dir, name, check)
-
-    @property
-    def total(self) -> int:
-        return len(self.specs)
-
-    @property
-    def done(self) -> int:
-        return len(self.outcomes)
-
-    def spec(self, run_id: str) -> RunSpec | None:
-        return next((s for s in self.specs if s.run_id == run_id), None)
-
-    def rows(self) -> list[Row]:
-        return aggregate(self.points, self.trials, self.outcomes.values())
-
-    def metric_names(self) -> list[str]:
-        return metric_names(self.outcomes.values())
-
-    def columns(self, limit: int = 4) -> list[str]:
-        """Metrics worth showing: the task's own metrics first."""
-        preferred: list[str] = []
-        try:
-            from rnntui.tasks import task_class
-
-            for task in dict.fromkeys(c.task for c in self.configs):
-                preferred += [m.name for m in task_class(task).metric_infos]
-        except Exception:  # noqa: BLE001 - display only
-            pass
-        return choose_columns(self.metric_names(), preferred, limit)
-
-    def baselines(self) -> list[dict[str, float]]:
-        """Each grid point's trivial-predictor scores (they can depend on the
-        point: the copy task's cross-entropy baseline falls with the delay)."""
-        if self._baselines is None:
-            from rnntui.tasks import build_task
-
-            out = []
-            for cfg in self.configs:
-                try:
-                    out.append({k: float(v) for k, v in build_task(cfg).baseline().items()})
-                except Exception:  # noqa: BLE001 - display only
-                    out.append({})
-            self._baselines = out
-        return self._baselines
-
-    def baseline_text(self) -> str:
-        """One line: a metric's baseline value, or its range when it varies by point."""
-        parts = []
-        names: list[str] = []
-        for b in self.baselines():
-            names += [k for k in b if k not in names]
-        for name in names:
-            values = [b[name] for b in self.baselines() if name in b]
-            lo, hi = min(values), max(values)
-            parts.append(f"{name} {lo:.4g}" if hi - lo <= 1e-12 * max(1.0, abs(hi))
-                         else f"{name} {lo:.4g}..{hi:.4g} (by grid point)")
-        return "  ".join(parts)
-
-    def meta(self) -> dict[str, Any]:
-        return {"experiment": self.name, "id": self.exp_id, "grid": self.grid, "trials": self.trials,
-                "runs": self.total, "base_config": self.base.to_dict(), "baselines": self.baselines(),
-                "wall_time_s": round(self.wall_time_s, 3)}
-
-    def write(self) -> tuple[Path, Path]:
-        """(Re)write results.csv and results.json with what is known now."""
-        meta = self.meta()
-        meta["runs_total"] = meta.pop("runs")
-        meta["runs_done"] = self.done
-        return write_results(self.out_dir, self.rows(), list(self.outcomes.values()), meta)
-
-
-def default_experiment_dir(name: str, root: str | Path = "runs") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{stamp}-{name}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = Path(f"{base}-{n}")
-    return path
 
 
 # ------------------------------------------------------------ worker side
@@ -499,100 +309,3 @@ def _shutdown(pool: cf.ProcessPoolExecutor, events: Any) -> None:
         events.close()
         events.join_thread()
 
-
-# ---------------------------------------------------------------- headless
-def run_experiment_headless(
-    request: Any,
-    out_dir: str | Path | None = None,
-    json_lines: bool = False,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-    workers: int | None = None,
-) -> int:
-    """Run ``request``'s experiment without the UI; return the exit code.
-
-    Exit codes: 0 every run finished; 1 at least one run failed (the results
-    table is still complete for the others and says which failed); 2 bad input
-    (raised as ConfigError before anything is written); 130 interrupted (the
-    first Ctrl-C stops the runs cleanly and keeps what finished).
-    """
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-    exp = Experiment.from_request(request, out_dir)
-    runner = ExperimentRunner(exp, workers=workers)
-    say = lambda text: (print(text, file=stderr), stderr.flush())  # noqa: E731
-
-    def emit_json(data: dict[str, Any]) -> None:
-        if json_lines:
-            stdout.write(json.dumps(data, default=str) + "\n")
-            stdout.flush()
-
-    if json_lines:
-        def forward(event: Event) -> None:
-            if event.kind != "step":
-                spec = exp.spec(event.run_id)
-                emit_json({**event.to_json(), "point": spec.point if spec else None,
-                           "trial": spec.trial if spec else None})
-        runner.on_event = forward
-
-    grid_text = " × ".join(f"{k} {len(v)}" for k, v in exp.grid.items()) or "base config"
-    say(f"[rnntui] experiment {exp.name}: {grid_text} × {exp.trials} trials = {exp.total} runs "
-        f"on {runner.workers or 1} worker{'s' if runner.workers != 1 else ''} -> {exp.out_dir}")
-    emit_json({"event": "experiment_started", "experiment": exp.name, "grid": exp.grid, "trials": exp.trials,
-               "runs": exp.total, "workers": runner.workers, "out_dir": str(exp.out_dir)})
-    restore = _cancel_on_sigint(runner, say)
-    interrupted = False
-    try:
-        for outcome in runner.run():
-            point = exp.points[outcome.point]
-            cols = exp.columns(3)
-            result = "  ".join(f"{c} {outcome.final[c]:.4g}" for c in cols if c in outcome.final)
-            extra = f": {outcome.reason}" if outcome.status != "finished" and outcome.reason else ""
-            say(f"  [{exp.done}/{exp.total}] {point.label} trial {outcome.trial} (seed {outcome.seed}) "
-                f"{outcome.status} in {outcome.wall_time_s:.1f}s  {result}{extra}")
-            emit_json({"event": "run_done", **outcome.summary()})
-            row = exp.rows()[outcome.point]
-            if row.complete:
-                say(f"  = {point.label}: " + "  ".join(f"{c} {row.metrics[c].format()}"
-                                                       for c in cols if c in row.metrics)
-                    + f"  (n={row.finished}, {row.status})")
-                emit_json({"event": "row", **row.to_json()})
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        restore()
-    rows = exp.rows()
-    interrupted = interrupted or runner.cancelled
-    say("")
-    say(format_table(rows, exp.columns(), exp.baselines()))
-    if exp.baseline_text():
-        say(f"baseline (trivial predictor): {exp.baseline_text()}")
-    csv_path, json_path = exp.write()
-    say(f"[rnntui] {exp.done}/{exp.total} runs in {exp.wall_time_s:.1f}s; results in {csv_path} and {json_path.name}")
-    failed = sum(r.failed for r in rows)
-    if failed:
-        say(f"[rnntui] {failed} run{'s' if failed != 1 else ''} failed:")
-        for row in rows:
-            for reason in row.reasons:
-                say(f"  {row.point.label} {reason}")
-    emit_json({"event": "experiment_finished", "runs_done": exp.done, "runs": exp.total, "failed": failed,
-               "wall_time_s": round(exp.wall_time_s, 3), "results_csv": str(csv_path),
-               "results_json": str(json_path)})
-    if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed else EXIT_OK
-
-
-def _cancel_on_sigint(runner: ExperimentRunner, say: Callable[[str], None]):
-    """First Ctrl-C stops the experiment cleanly; a second aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        if runner.cancelled:
-            raise KeyboardInterrupt
-        say("[rnntui] stopping: running runs end at their next step (Ctrl-C again to abort)")
-        runner.cancel()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    return lambda: signal.signal(signal.SIGINT, previous)

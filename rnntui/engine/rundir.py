@@ -22,14 +22,18 @@ from rnntui.engine.events import EvalMetrics, Event, RunFailed, RunFinished, Run
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-def default_run_dir(cfg: Config, root: str | Path = "runs") -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{stamp}-{cfg.task}-{cfg.cell}"
+def timestamped_dir(name: str, root: str | Path = "runs") -> Path:
+    """``root/<YYYYmmdd-HHMMSS>-<name>``, with ``-2``, ``-3``... if it exists."""
+    base = Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}"
     path, n = base, 1
     while path.exists():
         n += 1
         path = Path(f"{base}-{n}")
     return path
+
+
+def default_run_dir(cfg: Config, root: str | Path = "runs") -> Path:
+    return timestamped_dir(f"{cfg.task}-{cfg.cell}", root)
 
 
 class RunWriter:

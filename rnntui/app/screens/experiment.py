@@ -7,20 +7,14 @@ the results table -- mean ± standard error per grid point -- fills in as they
 finish, with the overall progress above it.  Highlight a row to see the curves
 of that point's trials; Enter opens them in Compare.  ``t`` stops the runs.
 
-The experiment belongs to the app session, not to this screen: closing the
-screen (Esc) leaves it running, and its runs join ``app.records`` (so Compare
-lists them).  Worker events reach the UI thread as the app's ``EventBatch``
-messages wrapping an :class:`ExperimentUpdate`; the app hands them to this
-module's listener, which folds them into the runs' records.
+The experiment belongs to the app session, not to this screen (see
+:mod:`rnntui.app.experiment_session`): closing the screen (Esc) leaves it
+running; the screen redraws from the session on a timer.
 """
 
 from __future__ import annotations
 
 import re
-import time
-import weakref
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -29,25 +23,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
+from rnntui.app.experiment_session import experiment_session
 from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
 from rnntui.config import Config, ConfigError, build_config
-from rnntui.engine.aggregate import GridPoint, Row, RunOutcome, Stat, aggregate, choose_columns, format_value
-from rnntui.engine.events import Event
-from rnntui.engine.record import RunRecord
-
-FLUSH_S = 0.25
-
-
-@dataclass(frozen=True)
-class ExperimentUpdate(Event):
-    """Worker events of one experiment run, and its outcome once it has one."""
-
-    kind: ClassVar[str] = "experiment"
-    session: int = 0
-    events: tuple[Event, ...] = ()
-    outcome: RunOutcome | None = None
+from rnntui.engine.aggregate import Row, Stat, format_value
 
 
 def format_grid(grid: dict[str, list[Any]]) -> str:
@@ -74,170 +54,6 @@ def parse_trials(text: str) -> int:
     from rnntui.presets import parse_experiment
 
     return parse_experiment({}, text.strip() or "1")[1]
-
-
-class ExperimentSession:
-    """The experiment of one app session (at most one runs at a time)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.experiment: Any = None
-        self.runner: Any = None
-        self.worker: Worker[Any] | None = None
-        self.records: dict[str, RunRecord] = {}
-        self.outcomes: dict[str, RunOutcome] = {}
-        self.started_at = 0.0
-        self.ended_at = 0.0
-        self.auto_started = False
-        self.version = 0  # bumped whenever something the screen shows changed
-        self._listening = False
-
-    @property
-    def running(self) -> bool:
-        return self.worker is not None and not self.worker.is_finished
-
-    @property
-    def error(self) -> str:
-        if self.worker is not None and self.worker.state == WorkerState.ERROR:
-            return f"{type(self.worker.error).__name__}: {self.worker.error}"
-        return ""
-
-    def start(self, base: Config, grid: dict[str, list[Any]], trials: int, name: str,
-              workers: int | None = None) -> None:
-        """Validate and launch (raises ConfigError before anything runs)."""
-        from rnntui.engine.experiment import Experiment, ExperimentRunner, default_experiment_dir
-
-        if self.running:
-            raise ConfigError("experiment", "one is already running; stop it (t) first")
-        root = getattr(self.app, "runs_root", None) or Path("runs")
-        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name)
-        self.experiment = exp
-        self.runner = ExperimentRunner(exp, workers=workers, quiet=True)
-        self.outcomes = {}
-        self.records = {}
-        for spec in exp.specs:
-            record = RunRecord(spec.run_id, dict(spec.config))
-            record.path = spec.out_dir
-            self.records[spec.run_id] = record
-        self.app.records.extend(self.records.values())  # Compare lists them with the session's runs
-        if not self._listening:
-            self.app.add_event_listener(self.on_events)
-            self._listening = True
-        self.started_at, self.ended_at = time.monotonic(), 0.0
-        self.version += 1
-        self.worker = self.app.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
-                                          description=f"experiment {name}")
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            self.runner.cancel()
-
-    # ------------------------------------------------- runner thread side
-    def _run(self) -> None:
-        """Thread worker: run the experiment, post batches of updates."""
-        runner, app, session = self.runner, self.app, id(self)
-        worker = get_current_worker()
-        pending: dict[str, list[Event]] = {}
-        finished: set[str] = set()
-        last = [time.monotonic()]
-
-        def post(run_id: str, events: list[Event], outcome: RunOutcome | None = None) -> None:
-            from rnntui.app.messages import EventBatch
-
-            app.post_message(EventBatch(run_id, [ExperimentUpdate(run_id, session, tuple(events), outcome)]))
-
-        def flush() -> None:
-            last[0] = time.monotonic()
-            for run_id, events in list(pending.items()):
-                post(run_id, events)
-            pending.clear()
-
-        def on_event(event: Event) -> None:
-            if event.run_id not in finished:
-                pending.setdefault(event.run_id, []).append(event)
-
-        def poll() -> None:
-            if worker.is_cancelled:  # the app is closing
-                runner.cancel()
-            if time.monotonic() - last[0] >= FLUSH_S:
-                flush()
-
-        runner.on_event = on_event
-        runner.poll = poll
-        for outcome in runner.run():
-            finished.add(outcome.run_id)
-            post(outcome.run_id, pending.pop(outcome.run_id, []), outcome)
-            flush()
-        flush()
-
-    # ------------------------------------------------------ UI thread side
-    def on_events(self, events: list[Event]) -> None:
-        """App event listener (UI thread): fold our updates into the records."""
-        for update in events:
-            if not isinstance(update, ExperimentUpdate) or update.session != id(self):
-                continue
-            record = self.records.get(update.run_id)
-            if record is None:
-                continue
-            for event in update.events:
-                record.apply(event)
-            outcome = update.outcome
-            if outcome is not None:
-                self.outcomes[outcome.run_id] = outcome
-                record.status = "stopped" if outcome.status == "cancelled" else outcome.status
-                record.final = dict(outcome.final)
-                record.reason = outcome.reason
-                record.wall_time_s = outcome.wall_time_s
-                record.params = outcome.params or record.params
-                record.step = outcome.step
-                if outcome.steps or outcome.evals:  # the full history (worker events are throttled)
-                    record.steps = list(outcome.steps)
-                    record.evals = [dict(e) for e in outcome.evals]
-                if len(self.outcomes) == len(self.records):
-                    self.ended_at = time.monotonic()
-            self.version += 1
-
-    # ------------------------------------------------------------ queries
-    @property
-    def points(self) -> list[GridPoint]:
-        return list(self.experiment.points) if self.experiment else []
-
-    def rows(self) -> list[Row]:
-        if self.experiment is None:
-            return []
-        return aggregate(self.experiment.points, self.experiment.trials, self.outcomes.values())
-
-    def point_records(self, point: int) -> list[RunRecord]:
-        if self.experiment is None:
-            return []
-        return [self.records[s.run_id] for s in self.experiment.specs if s.point == point]
-
-    def columns(self, limit: int = 3) -> list[str]:
-        names: list[str] = []
-        for outcome in self.outcomes.values():
-            names += [k for k in outcome.final if k not in names]
-        preferred: list[str] = []
-        infos = getattr(self.app, "task_infos", {}) or {}
-        if self.experiment is not None:
-            for task in dict.fromkeys(c.task for c in self.experiment.configs):
-                info = infos.get(task)
-                preferred += [m[0] for m in info.metrics] if info else []
-        return choose_columns(names, preferred, limit=limit)
-
-    def elapsed(self) -> float:
-        if not self.started_at:
-            return 0.0
-        return (self.ended_at or time.monotonic()) - self.started_at
-
-
-_SESSIONS: "weakref.WeakKeyDictionary[Any, ExperimentSession]" = weakref.WeakKeyDictionary()
-
-
-def experiment_session(app: Any) -> ExperimentSession:
-    session = _SESSIONS.get(app)
-    if session is None:
-        session = _SESSIONS[app] = ExperimentSession(app)
-    return session
 
 
 def _stat(stat: Stat) -> str:

@@ -1,0 +1,202 @@
+"""An experiment's grid: config keys × trials, expanded into the runs to make.
+
+    exp = Experiment.create(cfg, grid={"cell": ["lstm", "gru"], "seq_len": [50, 100]},
+                            trials=3, out_dir="runs/x")
+    rows = exp.rows()                  # the results table so far
+
+* Grid points are the cartesian product of the grid lists, in the order the keys
+  are given.  To compare combinations that are not a product (seed 003's
+  rnn/lstm/gru/bi-rnn/bi-lstm) grid over ``cell`` × ``bidirectional``: the
+  product holds all five plus bi-gru.
+* Trial ``k`` of a point uses ``seed = seed + k`` (``seed`` from the point's config).
+* Each run has its own run directory ``<out_dir>/<run>/`` (config, metrics,
+  summary, checkpoint); :meth:`Experiment.write` keeps ``results.csv`` /
+  ``results.json`` up to date with the outcomes known so far.
+
+:mod:`rnntui.engine.experiment` runs the specs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnntui.config import Config, build_config
+from rnntui.engine.aggregate import (
+    GridPoint,
+    Row,
+    RunOutcome,
+    aggregate,
+    choose_columns,
+    format_value,
+    metric_names,
+    write_results,
+)
+from rnntui.engine.rundir import timestamped_dir
+
+# relative cost of one time step per hidden unit², for ordering runs longest-first
+_CELL_COST = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "mgru": 4.0, "mlstm": 5.0}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment: a grid point's config with the trial's seed."""
+
+    run_id: str
+    point: int
+    trial: int
+    config: dict[str, Any]
+    out_dir: str
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    def cost(self) -> float:
+        c = self.config
+        steps = c["steps"] if not c["epochs"] else c["epochs"] * 200
+        width = c["hidden_size"] * (c["hidden_size"] + 8) * c["num_layers"] * (2 if c["bidirectional"] else 1)
+        return steps * c["batch_size"] * c["seq_len"] * width * _CELL_COST.get(c["cell"], 4.0)
+
+
+def expand_grid(base: Config, grid: dict[str, list[Any]]) -> list[tuple[GridPoint, Config]]:
+    """The grid points (cartesian product, first key slowest) with their configs.
+    Raises ConfigError for a combination that is invalid as a whole."""
+    keys = list(grid)
+    out = []
+    for index, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
+        values = dict(zip(keys, combo))
+        cfg = build_config(base.to_dict(), values)
+        out.append((GridPoint(index, values), cfg))
+    return out
+
+
+def _slug(point: GridPoint, trial: int) -> str:
+    parts = [f"p{point.index:02d}"] + [re.sub(r"[^A-Za-z0-9.+-]", "", format_value(v)) for v in point.values.values()]
+    return "-".join(p for p in parts if p) + f"-t{trial}"
+
+
+@dataclass
+class Experiment:
+    """A grid × trials over a base config, and what is known of its runs so far."""
+
+    name: str
+    base: Config
+    grid: dict[str, list[Any]]
+    trials: int
+    out_dir: Path
+    points: list[GridPoint]
+    configs: list[Config]
+    specs: list[RunSpec]
+    exp_id: str = ""
+    outcomes: dict[str, RunOutcome] = field(default_factory=dict)
+    started_at: float = 0.0
+    wall_time_s: float = 0.0
+    _baselines: list[dict[str, float]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,
+               out_dir: str | Path | None = None, name: str = "experiment",
+               check: bool = True) -> "Experiment":
+        """Expand and validate the grid (every point's task is built once when
+        ``check``, so a bad combination fails now, before anything is written)."""
+        pairs = expand_grid(base, grid)
+        if check:
+            from rnntui.engine.trainer import check_runnable
+
+            for _, cfg in pairs:
+                check_runnable(cfg)
+        exp_id = uuid.uuid4().hex[:4]
+        path = Path(out_dir) if out_dir else default_experiment_dir(name)
+        specs = []
+        for point, cfg in pairs:
+            for trial in range(trials):
+                config = cfg.to_dict()
+                config["seed"] = cfg.seed + trial
+                specs.append(RunSpec(f"{exp_id}.p{point.index:02d}t{trial}", point.index, trial, config,
+                                     str(path / _slug(point, trial))))
+        return cls(name, base, dict(grid), trials, path, [p for p, _ in pairs], [c for _, c in pairs],
+                   specs, exp_id)
+
+    @classmethod
+    def from_request(cls, request: Any, out_dir: str | Path | None = None, check: bool = True) -> "Experiment":
+        name = request.preset.name if getattr(request, "preset", None) else "experiment"
+        return cls.create(request.config, request.grid, request.trials, out_dir, name, check)
+
+    @property
+    def total(self) -> int:
+        return len(self.specs)
+
+    @property
+    def done(self) -> int:
+        return len(self.outcomes)
+
+    def spec(self, run_id: str) -> RunSpec | None:
+        return next((s for s in self.specs if s.run_id == run_id), None)
+
+    def rows(self) -> list[Row]:
+        return aggregate(self.points, self.trials, self.outcomes.values())
+
+    def metric_names(self) -> list[str]:
+        return metric_names(self.outcomes.values())
+
+    def columns(self, limit: int = 4) -> list[str]:
+        """Metrics worth showing: the task's own metrics first."""
+        preferred: list[str] = []
+        try:
+            from rnntui.tasks import task_class
+
+            for task in dict.fromkeys(c.task for c in self.configs):
+                preferred += [m.name for m in task_class(task).metric_infos]
+        except Exception:  # noqa: BLE001 - display only
+            pass
+        return choose_columns(self.metric_names(), preferred, limit)
+
+    def baselines(self) -> list[dict[str, float]]:
+        """Each grid point's trivial-predictor scores (they can depend on the
+        point: the copy task's cross-entropy baseline falls with the delay)."""
+        if self._baselines is None:
+            from rnntui.tasks import build_task
+
+            out = []
+            for cfg in self.configs:
+                try:
+                    out.append({k: float(v) for k, v in build_task(cfg).baseline().items()})
+                except Exception:  # noqa: BLE001 - display only
+                    out.append({})
+            self._baselines = out
+        return self._baselines
+
+    def baseline_text(self) -> str:
+        """One line: a metric's baseline value, or its range when it varies by point."""
+        parts = []
+        names: list[str] = []
+        for b in self.baselines():
+            names += [k for k in b if k not in names]
+        for name in names:
+            values = [b[name] for b in self.baselines() if name in b]
+            lo, hi = min(values), max(values)
+            parts.append(f"{name} {lo:.4g}" if hi - lo <= 1e-12 * max(1.0, abs(hi))
+                         else f"{name} {lo:.4g}..{hi:.4g} (by grid point)")
+        return "  ".join(parts)
+
+    def meta(self) -> dict[str, Any]:
+        return {"experiment": self.name, "id": self.exp_id, "grid": self.grid, "trials": self.trials,
+                "runs": self.total, "base_config": self.base.to_dict(), "baselines": self.baselines(),
+                "wall_time_s": round(self.wall_time_s, 3)}
+
+    def write(self) -> tuple[Path, Path]:
+        """(Re)write results.csv and results.json with what is known now."""
+        meta = self.meta()
+        meta["runs_total"] = meta.pop("runs")
+        meta["runs_done"] = self.done
+        return write_results(self.out_dir, self.rows(), list(self.outcomes.values()), meta)
+
+
+def default_experiment_dir(name: str, root: str | Path = "runs") -> Path:
+    return timestamped_dir(name, root)
+

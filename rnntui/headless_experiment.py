@@ -1,0 +1,103 @@
+"""The headless experiment runner: a grid × trials without the UI.
+
+Progress goes to stderr: a line per finished run, a mean ± standard error line
+per grid point once its trials are all in, and the results table at the end.
+With ``json_lines`` the runs' events (less step metrics), each run's outcome
+and each completed row go to stdout as JSON objects.  The single-run front end
+is :mod:`rnntui.headless`; the runs execute as :mod:`rnntui.engine.experiment`
+describes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from rnntui.engine.aggregate import format_table
+from rnntui.engine.events import Event
+from rnntui.engine.experiment import ExperimentRunner
+from rnntui.engine.grid import Experiment
+from rnntui.headless import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, JsonLinesPrinter, cancel_on_sigint, format_metrics
+
+
+def run_experiment_headless(
+    request: Any,
+    out_dir: str | Path | None = None,
+    json_lines: bool = False,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    workers: int | None = None,
+) -> int:
+    """Run ``request``'s experiment without the UI; return the exit code.
+
+    Exit codes: 0 every run finished; 1 at least one run failed (the results
+    table is still complete for the others and says which failed); 2 bad input
+    (raised as ConfigError before anything is written); 130 interrupted (the
+    first Ctrl-C stops the runs cleanly and keeps what finished).
+    """
+    stderr = stderr or sys.stderr
+    exp = Experiment.from_request(request, out_dir)
+    runner = ExperimentRunner(exp, workers=workers)
+    say = lambda text: (print(text, file=stderr), stderr.flush())  # noqa: E731
+    printer = JsonLinesPrinter(stdout or sys.stdout) if json_lines else None
+
+    def emit_json(data: dict[str, Any]) -> None:
+        if printer is not None:
+            printer.write(data)
+
+    if printer is not None:
+        def forward(event: Event) -> None:
+            if event.kind != "step":
+                spec = exp.spec(event.run_id)
+                emit_json({**event.to_json(), "point": spec.point if spec else None,
+                           "trial": spec.trial if spec else None})
+        runner.on_event = forward
+
+    grid_text = " × ".join(f"{k} {len(v)}" for k, v in exp.grid.items()) or "base config"
+    say(f"[rnntui] experiment {exp.name}: {grid_text} × {exp.trials} trials = {exp.total} runs "
+        f"on {runner.workers or 1} worker{'s' if runner.workers != 1 else ''} -> {exp.out_dir}")
+    emit_json({"event": "experiment_started", "experiment": exp.name, "grid": exp.grid, "trials": exp.trials,
+               "runs": exp.total, "workers": runner.workers, "out_dir": str(exp.out_dir)})
+    restore = cancel_on_sigint(runner, lambda: say(
+        "[rnntui] stopping: running runs end at their next step (Ctrl-C again to abort)"))
+    interrupted = False
+    try:
+        for outcome in runner.run():
+            point = exp.points[outcome.point]
+            cols = exp.columns(3)
+            result = format_metrics({c: outcome.final[c] for c in cols if c in outcome.final})
+            extra = f": {outcome.reason}" if outcome.status != "finished" and outcome.reason else ""
+            say(f"  [{exp.done}/{exp.total}] {point.label} trial {outcome.trial} (seed {outcome.seed}) "
+                f"{outcome.status} in {outcome.wall_time_s:.1f}s  {result}{extra}")
+            emit_json({"event": "run_done", **outcome.summary()})
+            row = exp.rows()[outcome.point]
+            if row.complete:
+                say(f"  = {point.label}: " + "  ".join(f"{c} {row.metrics[c].format()}"
+                                                       for c in cols if c in row.metrics)
+                    + f"  (n={row.finished}, {row.status})")
+                emit_json({"event": "row", **row.to_json()})
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        restore()
+    rows = exp.rows()
+    interrupted = interrupted or runner.cancelled
+    say("")
+    say(format_table(rows, exp.columns(), exp.baselines()))
+    if exp.baseline_text():
+        say(f"baseline (trivial predictor): {exp.baseline_text()}")
+    csv_path, json_path = exp.write()
+    say(f"[rnntui] {exp.done}/{exp.total} runs in {exp.wall_time_s:.1f}s; results in {csv_path} and {json_path.name}")
+    failed = sum(r.failed for r in rows)
+    if failed:
+        say(f"[rnntui] {failed} run{'s' if failed != 1 else ''} failed:")
+        for row in rows:
+            for reason in row.reasons:
+                say(f"  {row.point.label} {reason}")
+    emit_json({"event": "experiment_finished", "runs_done": exp.done, "runs": exp.total, "failed": failed,
+               "wall_time_s": round(exp.wall_time_s, 3), "results_csv": str(csv_path),
+               "results_json": str(json_path)})
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failed else EXIT_OK
