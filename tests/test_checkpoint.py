@@ -171,3 +171,17 @@ def test_cli_resume_continues_the_run(tmp_path: Path, capsys) -> None:
     ckpt = load_checkpoint(tmp_path / "second" / "checkpoint.pt")
     assert ckpt["step"] == 12
     assert [e["step"] for e in ckpt["evals"]] == [3, 6, 9, 12]
+
+
+def test_resume_mid_epoch_on_a_dataset_task(tmp_path: Path) -> None:
+    """digits (finite data): the epoch's permutation travels in the checkpoint, so a
+    run resumed mid-epoch reads the same batches as an uninterrupted one."""
+    base = {"task": "digits", "dataset": "digits-8x8", "cell": "gru", "hidden_size": 8, "batch_size": 64,
+            "eval_size": 64, "log_every": 1, "eval_every": 6}
+    straight = Trainer(build_config(base, {"steps": 12})).run()
+    Trainer(build_config(base, {"steps": 7}), checkpoint_path=tmp_path / "d.pt").run()
+    ckpt = load_checkpoint(tmp_path / "d.pt")
+    assert ckpt["task_state"]["perm_epoch"] == 0  # 7 steps of 64 is inside the first epoch
+    resumed = Trainer(build_config(base, {"steps": 12}), resume=ckpt).run()
+    assert resumed.steps == straight.steps
+    assert resumed.final == straight.final

@@ -443,3 +443,12 @@ def test_two_trainer_runs_with_the_same_seed_give_identical_metrics(name, change
     assert "acc" in first.final
     if name == "echo":
         assert "acc@30" in first.final
+
+
+def test_adding_rejects_eval_length_below_two():
+    from rnntui.config import ConfigError, build_config
+    from rnntui.tasks import build_task
+
+    with pytest.raises(ConfigError) as info:
+        build_task(build_config({"task": "adding", "eval_lengths": [1, 50]}))
+    assert info.value.key == "eval_lengths" and "lengths >= 2" in str(info.value)

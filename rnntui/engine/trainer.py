@@ -146,9 +146,7 @@ class Trainer:
         self.evals = list(ckpt.get("evals", []))
         self.window_loss = float(ckpt.get("window_loss", 0.0))
         self.window_n = int(ckpt.get("window_n", 0))
-        task_state = ckpt.get("task_state")
-        if task_state and hasattr(self.task, "load_state_dict"):
-            self.task.load_state_dict(task_state)  # e.g. a finite dataset's epoch permutation
+        self.task.load_state_dict(ckpt.get("task_state", {}))
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None
@@ -163,7 +161,7 @@ class Trainer:
             "evals": self.evals,
             "window_loss": self.window_loss,
             "window_n": self.window_n,
-            "task_state": self.task.state_dict() if hasattr(self.task, "state_dict") else {},
+            "task_state": self.task.state_dict(),
         }
 
     def save(self, path: str | Path | None = None) -> Path | None:

@@ -47,6 +47,8 @@ class AddingTask(Task):
         require(cfg.seq_len >= 2, "seq_len", f"got {cfg.seq_len}; the adding problem needs at least 2 steps")
         require(cfg.seq_len_min == 0 or cfg.seq_len_min >= 2, "seq_len_min",
                 f"got {cfg.seq_len_min}; allowed: 0 (fixed length) or >= 2")
+        require(all(n >= 2 for n in cfg.eval_lengths), "eval_lengths",
+                f"got {cfg.eval_lengths}; the adding problem needs lengths >= 2")
         require(cfg.loss in ("auto", "mse"), "loss", f"got {cfg.loss!r}; the adding problem allows: auto, mse")
         self.variable = bool(cfg.seq_len_min)
 

@@ -106,6 +106,14 @@ class Task(ABC):
         """Batches in one pass over a finite training set; 0 for generated data."""
         return 0
 
+    def state_dict(self) -> dict[str, Any]:
+        """Data-order state a checkpoint must carry to resume the same curve
+        (tensors and builtins only); generated-data tasks have none."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
     def eval_sets(self, gen: torch.Generator) -> dict[int | None, list[Batch]]:
         """Held-out batches, drawn once.  Key ``None`` is the training distribution;
         an integer key is an extra evaluation length from ``eval_lengths``."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -130,6 +131,14 @@ class DigitsTask(Task):
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(self.train_y.shape[0] / self.cfg.batch_size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The current epoch's permutation: resuming mid-epoch reads the same batches."""
+        return {} if self._perm is None else {"perm": self._perm, "perm_epoch": self._perm_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state:
+            self._perm, self._perm_epoch = state["perm"], int(state["perm_epoch"])
 
     def train_batch(self, step: int, gen: torch.Generator) -> Batch:
         """Minibatch ``step % steps_per_epoch`` of epoch ``step // steps_per_epoch``;
