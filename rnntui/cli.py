@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from rnntui.config import HELP, Config, ConfigError, build_config, field_names, field_type
+from rnntui.exit_codes import EXIT_BAD_INPUT
 from rnntui.presets import Preset, list_presets, load_preset, parse_experiment
 
-EXIT_BAD_INPUT = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,7 +117,7 @@ def cmd_presets(argv: Sequence[str]) -> int:
     width = max((len(p.name) for p in presets), default=0)
     for preset in presets:
         kind = " [experiment]" if preset.is_experiment else ""
-        print(f"{preset.name:<{width}}  {preset.description.strip().splitlines()[0] if preset.description else ''}{kind}")
+        print(f"{preset.name:<{width}}  {(preset.description.strip().splitlines() or [''])[0]}{kind}")
     return 0
 
 
@@ -134,6 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         request = request_from_args(ns)
         if ns.headless:
             return run_headless(request, ns)
+        for flag, given in (("--json", ns.json), ("--out", ns.out)):
+            if given:
+                raise ConfigError(flag, "works only with --headless (the TUI saves its runs under runs/)")
+        if ns.resume and request.is_experiment:
+            raise ConfigError("resume", "an experiment cannot resume from one checkpoint")
         from rnntui.app.app import run_app
 
         return run_app(request, start=ns.start, resume=ns.resume)
@@ -155,7 +160,12 @@ def run_headless(request: Request, ns: argparse.Namespace) -> int:
                                   "resume a single run (drop the grid/trials) instead")
             from rnntui.headless_experiment import run_experiment_headless
 
-            return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json)
+            try:
+                return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json)
+            except OSError as exc:
+                where = exc.filename or ns.out or "runs/"
+                raise ConfigError("out", f"cannot write the experiment directory {str(where)!r}: "
+                                  f"{exc.strerror or exc}") from None
         from rnntui.headless import run_single
 
         return run_single(request.config, out_dir=ns.out, json_lines=ns.json, resume=ns.resume)

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from rnntui.config import Config
+from rnntui.config import Config, ConfigError
+from rnntui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from rnntui.engine.checkpoint import load_checkpoint
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, StepMetrics
 from rnntui.engine.rundir import RunWriter, default_run_dir
-from rnntui.engine.trainer import Trainer, check_runnable
+from rnntui.engine.trainer import Trainer, check_resume, check_runnable
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def format_metrics(metrics: dict[str, float], limit: int = 8) -> str:
@@ -92,8 +92,15 @@ def run_single(
     stderr = stderr or sys.stderr
     check_runnable(cfg)
     resume_payload: dict[str, Any] | None = load_checkpoint(resume) if resume else None
+    if resume_payload is not None:
+        check_resume(cfg, resume_payload)
     path = Path(out_dir) if out_dir else default_run_dir(cfg)
-    writer = RunWriter(path, cfg)
+    try:
+        writer = RunWriter(path, cfg)
+    except OSError as exc:
+        raise ConfigError("out", f"cannot write the run directory {str(path)!r}: {exc.strerror or exc}") from None
+    if resume_payload is not None:
+        writer.write_history(resume_payload.get("steps", []), resume_payload.get("evals", []))
     consumers = [writer, ProgressPrinter(stderr)]
     if json_lines:
         consumers.append(JsonLinesPrinter(stdout))

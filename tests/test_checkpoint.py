@@ -16,7 +16,7 @@ from rnntui.config import ConfigError, build_config
 from rnntui.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import Log
-from rnntui.engine.trainer import Trainer
+from rnntui.engine.trainer import Trainer, check_resume
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,8 +125,20 @@ def test_loading_never_runs_pickled_code(tmp_path: Path) -> None:
 
 def test_a_checkpoint_of_another_model_is_a_config_error(tmp_path: Path) -> None:
     Trainer(cfg(steps=2, eval_every=2), checkpoint_path=tmp_path / "c.pt").run()
-    with pytest.raises(ConfigError, match="does not fit this model"):
+    with pytest.raises(ConfigError, match="made with hidden_size=.*this run has hidden_size=16"):
         Trainer(cfg(steps=4, hidden_size=16), resume=load_checkpoint(tmp_path / "c.pt")).run()
+
+
+def test_a_damaged_checkpoint_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    Trainer(cfg(steps=2, eval_every=2), checkpoint_path=tmp_path / "c.pt").run()
+    payload = load_checkpoint(tmp_path / "c.pt")
+    del payload["data_rng"]
+    with pytest.raises(ConfigError, match="resume: the checkpoint does not fit this run"):
+        check_resume(cfg(steps=4), payload)
+    payload = load_checkpoint(tmp_path / "c.pt")
+    payload["model"] = {k: v[:1] for k, v in payload["model"].items()}
+    with pytest.raises(ConfigError, match="does not fit this run"):
+        check_resume(cfg(steps=4), payload)
 
 
 @pytest.mark.parametrize("kind", ["garbage", "foreign", "missing", "other-model"])
@@ -145,6 +157,7 @@ def test_cli_resume_with_a_bad_checkpoint_exits_2(tmp_path: Path, capsys, kind: 
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith("rnntui: error:") and ("resume" in last or "checkpoint" in last)
+    assert not (tmp_path / "run").exists(), "a bad checkpoint must not leave a run directory"
 
 
 def test_cli_bad_checkpoint_in_a_subprocess_has_no_traceback(tmp_path: Path) -> None:

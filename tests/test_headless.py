@@ -106,3 +106,41 @@ def test_resume_with_experiment_is_rejected(tmp_path, capsys):
                  "--out", str(tmp_path / "e")])
     assert code == 2
     assert "resume: an experiment cannot resume" in capsys.readouterr().err
+
+
+def test_unwritable_out_is_bad_input(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(["--headless", "--preset", "smoke", "--out", str(blocker / "run"), *FAST]) == 2
+    assert main(["--headless", "--preset", "smoke", "--set", "trials=2", "--out", str(blocker / "exp"), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.count("rnntui: error: out: cannot write") == 2
+    assert "Traceback" not in err
+
+
+def test_headless_only_flags_are_refused_in_the_tui(capsys):
+    assert main(["--json"]) == 2
+    assert "--json: works only with --headless" in capsys.readouterr().err
+
+
+def test_reused_out_dir_and_resume_keep_one_whole_curve(tmp_path):
+    first = tmp_path / "first"
+    assert main(["--headless", "--preset", "smoke", "--out", str(first), *FAST]) == 0
+    assert main(["--headless", "--preset", "smoke", "--out", str(first), *FAST]) == 0  # overwritten, not appended
+    rows = [json.loads(line) for line in (first / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["event"] == "eval"] == [10, 20]
+    resumed = tmp_path / "resumed"
+    assert main(["--headless", "--preset", "smoke", "--out", str(resumed), "--resume", str(first / "checkpoint.pt"),
+                 "--set", "steps=30", "--set", "eval_every=10", "--set", "eval_size=32"]) == 0
+    rows = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["event"] == "eval"] == [10, 20, 30]
+    assert [r["step"] for r in rows if r["event"] == "step"] == list(range(10, 31, 10))
+
+
+def test_presets_listing_survives_a_blank_description(tmp_path, monkeypatch, capsys):
+    import rnntui.presets as presets
+
+    (tmp_path / "blank.toml").write_text('description = "   "\ntask = "adding"\n')
+    monkeypatch.setattr(presets, "PRESET_DIRS", (tmp_path,))
+    assert main(["presets"]) == 0
+    assert capsys.readouterr().out.split() == ["blank"]

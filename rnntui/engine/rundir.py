@@ -42,9 +42,16 @@ class RunWriter:
         self.path.mkdir(parents=True, exist_ok=True)
         self.cfg = cfg
         (self.path / "config.toml").write_text(to_toml(cfg), encoding="utf-8")
-        self._metrics: IO[str] = open(self.path / "metrics.jsonl", "a", encoding="utf-8")
+        self._metrics: IO[str] = open(self.path / "metrics.jsonl", "w", encoding="utf-8")
         self.started: RunStarted | None = None
         self.summary: dict[str, Any] | None = None
+
+    def write_history(self, steps: list[dict[str, Any]], evals: list[dict[str, Any]]) -> None:
+        """Rows a resumed run inherits from its checkpoint, so the file holds the whole curve."""
+        for kind, rows in (("step", steps), ("eval", evals)):
+            for row in rows:
+                self._metrics.write(json.dumps({"event": kind, **row}) + "\n")
+        self._metrics.flush()
 
     @property
     def checkpoint_path(self) -> Path:

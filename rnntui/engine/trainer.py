@@ -39,7 +39,7 @@ from rnntui.engine.events import (
     StepMetrics,
 )
 from rnntui.engine.probes import inspect_probe
-from rnntui.engine.model import SequenceModel, build_model, count_params
+from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
 from rnntui.tasks import Task, build_task
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -51,6 +51,17 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device", f"got {name!r} but CUDA is not available here; allowed: cpu, auto")
     return torch.device(name)
+
+
+RESUME_IDENTITY_KEYS = ("task", "cell", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias",
+                        "nonlinearity", "n_symbols", "copy_len", "mem_dim", "dataset", "loss")
+"""Config keys a resumed run must share with its checkpoint (they define the model or the data)."""
+
+
+def check_resume(cfg: Config, payload: dict[str, Any]) -> None:
+    """Raise ConfigError now if ``payload`` cannot resume a run of ``cfg``, before
+    any file is written: a set-up with the checkpoint loaded, then thrown away."""
+    Trainer(cfg, resume=payload).setup()
 
 
 def check_runnable(cfg: Config) -> None:
@@ -111,11 +122,12 @@ class Trainer:
         cfg = self.cfg
         torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device)
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        torch.manual_seed(cfg.seed)
-        self.task = build_task(cfg)
-        self.model = build_model(cfg, self.task).to(self.device)
+        with BUILD_LOCK:  # nothing else may draw from torch's global RNG between seed and init
+            random.seed(cfg.seed)
+            np.random.seed(cfg.seed % 2**32)
+            torch.manual_seed(cfg.seed)
+            self.task = build_task(cfg)
+            self.model = build_model(cfg, self.task).to(self.device)
         params = self.model.parameters()
         if cfg.optimizer == "adam":
             self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -133,20 +145,27 @@ class Trainer:
             self._load_resume(self.resume)
 
     def _load_resume(self, ckpt: dict[str, Any]) -> None:
-        assert self.model is not None
+        assert self.model is not None and self.task is not None
+        saved = ckpt.get("config", {}) if isinstance(ckpt.get("config"), dict) else {}
+        changed = [k for k in RESUME_IDENTITY_KEYS if k in saved and saved[k] != getattr(self.cfg, k)]
+        if changed:
+            was = ", ".join(f"{k}={saved[k]!r}" for k in changed)
+            now = ", ".join(f"{k}={getattr(self.cfg, k)!r}" for k in changed)
+            raise ConfigError("resume", f"the checkpoint was made with {was}, this run has {now}")
         try:
             self.model.load_state_dict(ckpt["model"])
             self.optimizer.load_state_dict(ckpt["optimizer"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise ConfigError("resume", f"the checkpoint does not fit this model ({str(exc).splitlines()[0]})") from None
-        self.data_gen.set_state(ckpt["data_rng"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        self.step = int(ckpt["step"])
-        self.steps = list(ckpt.get("steps", []))
-        self.evals = list(ckpt.get("evals", []))
-        self.window_loss = float(ckpt.get("window_loss", 0.0))
-        self.window_n = int(ckpt.get("window_n", 0))
-        self.task.load_state_dict(ckpt.get("task_state", {}))
+            self.data_gen.set_state(ckpt["data_rng"])
+            torch.set_rng_state(ckpt["torch_rng"])
+            self.task.load_state_dict(ckpt.get("task_state", {}))
+            self.step = int(ckpt["step"])
+            self.steps = list(ckpt.get("steps", []))
+            self.evals = list(ckpt.get("evals", []))
+            self.window_loss = float(ckpt.get("window_loss", 0.0))
+            self.window_n = int(ckpt.get("window_n", 0))
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError("resume", f"the checkpoint does not fit this run ({first})") from None
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None

@@ -138,12 +138,16 @@ class DigitsTask(Task):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state:
-            self._perm, self._perm_epoch = state["perm"], int(state["perm_epoch"])
+            perm = state["perm"]
+            if not isinstance(perm, torch.Tensor) or perm.shape != self.train_y.shape[:1]:
+                raise ValueError(f"the saved batch order is for another training set than this one "
+                                 f"({self.train_y.shape[0]} images)")
+            self._perm, self._perm_epoch = perm, int(state["perm_epoch"])
 
     def train_batch(self, step: int, gen: torch.Generator) -> Batch:
         """Minibatch ``step % steps_per_epoch`` of epoch ``step // steps_per_epoch``;
-        each epoch draws a new permutation from ``gen`` (after a resume mid-epoch,
-        the rest of that epoch uses a fresh one)."""
+        each epoch draws a new permutation from ``gen`` (a checkpoint carries the
+        current one, so a run resumed mid-epoch reads the same batches)."""
         spe, size = self.steps_per_epoch, self.cfg.batch_size
         epoch, i = divmod(step, spe)
         if self._perm is None or self._perm_epoch != epoch:
