@@ -8,6 +8,7 @@ whole sequence too).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import torch
@@ -16,6 +17,10 @@ from torch import nn
 from rnntui.cells import build_cell
 from rnntui.config import Config
 from rnntui.tasks.base import Task
+
+BUILD_LOCK = threading.Lock()
+"""Held around seeding the process-wide CPU generator and :func:`build_model` (the
+trainer's set-up, the Inspect view's untrained model): no two threads interleave them."""
 
 
 class SequenceModel(nn.Module):
