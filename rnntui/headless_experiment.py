@@ -21,6 +21,29 @@ from rnntui.engine.grid import Experiment
 from rnntui.headless import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, JsonLinesPrinter, cancel_on_sigint, format_metrics
 
 
+class _SigintTarget:
+    """The runner as :func:`cancel_on_sigint` drives it.
+
+    The first Ctrl-C cancels (running runs end at their next step with a closing
+    evaluation and checkpoint).  On the second, the handler finds ``cancelled``
+    set and raises KeyboardInterrupt; reading ``cancelled`` then first aborts the
+    runner, so its workers skip the closing evaluation and checkpoint and the
+    pool shuts down at once instead of waiting for them."""
+
+    def __init__(self, runner: ExperimentRunner) -> None:
+        self.runner = runner
+
+    @property
+    def cancelled(self) -> bool:
+        if self.runner.cancelled:
+            self.runner.abort()
+            return True
+        return False
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+
 def run_experiment_headless(
     request: Any,
     out_dir: str | Path | None = None,
@@ -34,7 +57,8 @@ def run_experiment_headless(
     Exit codes: 0 every run finished; 1 at least one run failed (the results
     table is still complete for the others and says which failed); 2 bad input
     (raised as ConfigError before anything is written); 130 interrupted (the
-    first Ctrl-C stops the runs cleanly and keeps what finished).
+    first Ctrl-C stops the runs cleanly and keeps what finished; a second aborts:
+    running runs end without their closing evaluation and checkpoint).
     """
     stderr = stderr or sys.stderr
     exp = Experiment.from_request(request, out_dir)
@@ -59,7 +83,7 @@ def run_experiment_headless(
         f"on {runner.workers or 1} worker{'s' if runner.workers != 1 else ''} -> {exp.out_dir}")
     emit_json({"event": "experiment_started", "experiment": exp.name, "grid": exp.grid, "trials": exp.trials,
                "runs": exp.total, "workers": runner.workers, "out_dir": str(exp.out_dir)})
-    restore = cancel_on_sigint(runner, lambda: say(
+    restore = cancel_on_sigint(_SigintTarget(runner), lambda: say(
         "[rnntui] stopping: running runs end at their next step (Ctrl-C again to abort)"))
     interrupted = False
     try:

@@ -60,6 +60,18 @@ def test_a_bad_combination_is_rejected_before_anything_runs(tmp_path: Path) -> N
     assert not any(tmp_path.iterdir())
 
 
+def test_trial_seeds_past_the_largest_seed_are_rejected_up_front(tmp_path: Path) -> None:
+    top = 2**32 - 1
+    exp = Experiment.create(build_config(TINY, {"seed": top - 2}), {}, trials=3, out_dir=tmp_path, check=False)
+    assert [s.seed for s in exp.specs] == [top - 2, top - 1, top]  # the last seed allowed is fine
+    with pytest.raises(ConfigError, match=r"trials: seed 4294967293 with 4 trials .* 4294967296") as info:
+        Experiment.create(build_config(TINY, {"seed": top - 2}), {}, trials=4, out_dir=tmp_path)
+    assert info.value.key == "trials"
+    with pytest.raises(ConfigError, match="seed 4294967295 with 2 trials"):  # a grid over seed: its largest
+        Experiment.create(build_config(TINY), {"seed": [1, top]}, trials=2, out_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
 # ----------------------------------------------------------- aggregation
 def outcome(point: int, trial: int, status: str = "finished", **final: float) -> RunOutcome:
     return RunOutcome(f"p{point}t{trial}", point, trial, trial, status, final=final,
@@ -192,6 +204,60 @@ def test_cancel_stops_queued_runs(tmp_path: Path) -> None:
     assert first.status == "finished"
     assert [o.status for o in rest] == ["cancelled", "cancelled"]
     assert json.loads((tmp_path / "results.json").read_text())["runs_done"] == 3
+
+
+def test_abort_ends_running_runs_without_the_closing_eval_and_checkpoint(tmp_path: Path) -> None:
+    """cancel (first Ctrl-C) still evaluates and checkpoints the running run; abort
+    (the second) skips both, and queued runs never start either way."""
+    base = build_config(TINY, {"log_every": 1, "steps": 6, "eval_every": 3})
+    results = {}
+    for how in ("cancel", "abort"):
+        exp = Experiment.create(base, {"hidden_size": [3, 5]}, trials=1, out_dir=tmp_path / how)
+        runner = ExperimentRunner(exp, workers=0)
+        runner.on_event = lambda e, stop=getattr(runner, how): stop() if e.kind == "step" else None
+        outcomes = list(runner.run())
+        results[how] = outcomes
+        assert runner.cancelled and runner.aborted == (how == "abort")
+        assert [o.status for o in outcomes] == ["stopped", "cancelled"]
+        assert outcomes[0].step == 1  # stopped at the first step after the request
+    cancelled, aborted = results["cancel"][0], results["abort"][0]
+    assert cancelled.evals and cancelled.final and (Path(cancelled.path) / "checkpoint.pt").is_file()
+    assert not aborted.evals and not aborted.final and not (Path(aborted.path) / "checkpoint.pt").exists()
+
+
+def test_the_shared_flags_make_a_worker_control_cancelled_or_aborted() -> None:
+    import threading
+
+    from rnntui.engine.experiment import _make_control
+
+    cancel, abort = threading.Event(), threading.Event()
+    control = _make_control(cancel, abort)
+    assert not control.cancelled and not control.aborted
+    cancel.set()
+    assert control.cancelled and not control.aborted
+    cancel.clear()
+    abort.set()
+    assert control.cancelled and control.aborted
+    assert _make_control(None).cancelled is False
+
+
+def test_a_second_ctrl_c_aborts_the_headless_experiment_runner(tmp_path: Path) -> None:
+    from rnntui.headless import cancel_on_sigint
+    from rnntui.headless_experiment import _SigintTarget
+    import signal
+
+    exp = Experiment.create(build_config(TINY), {}, out_dir=tmp_path, check=False)
+    runner = ExperimentRunner(exp, workers=0)
+    restore = cancel_on_sigint(_SigintTarget(runner))
+    try:
+        handler = signal.getsignal(signal.SIGINT)
+        handler(signal.SIGINT, None)  # first: stop cleanly
+        assert runner.cancelled and not runner.aborted
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, None)  # second: abort
+        assert runner.aborted
+    finally:
+        restore()
 
 
 # --------------------------------------------------------------- presets

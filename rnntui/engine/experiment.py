@@ -12,6 +12,10 @@
 * A run that fails (NaN loss, an exception, a crashed worker) is a failed
   outcome; the others carry on.  Each run writes its own run directory and the
   runner has the experiment rewrite its results files as runs finish.
+* :meth:`ExperimentRunner.cancel` stops cleanly: running runs end at their next
+  step with a closing evaluation and checkpoint, queued ones never start.
+  :meth:`ExperimentRunner.abort` (a second Ctrl-C) also has the running runs skip
+  that closing evaluation and checkpoint, so the workers exit at once.
 * Worker events (started, eval, finished, failed; step metrics at most twice a
   second) reach ``on_event`` in the calling process with ``run_id`` set to the
   run's id, so a UI can fold them into ``RunRecord`` objects.
@@ -48,7 +52,7 @@ def available_cores() -> int:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(events: Any, cancel: Any, quiet: bool = False) -> None:
+def _init_worker(events: Any, cancel: Any, abort: Any = None, quiet: bool = False) -> None:
     """Runs once in each worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     if quiet:  # under the TUI a stray warning on the terminal would garble the screen
@@ -71,27 +75,37 @@ def _init_worker(events: Any, cancel: Any, quiet: bool = False) -> None:
         pass
     _WORKER["events"] = events
     _WORKER["cancel"] = cancel
+    _WORKER["abort"] = abort
 
 
-def _make_control(cancel: Any):
+def _is_set(flag: Any) -> bool:
+    return flag is not None and flag.is_set()
+
+
+def _make_control(cancel: Any, abort: Any = None):
     from rnntui.engine.control import RunControl
 
     class SharedCancel(RunControl):
-        """A RunControl that is also cancelled by the experiment's shared flag."""
+        """A RunControl that is also cancelled, or aborted (no closing evaluation
+        or checkpoint), by the experiment's shared flags."""
 
         @property
         def cancelled(self) -> bool:  # type: ignore[override]
-            return super().cancelled or (cancel is not None and cancel.is_set())
+            return super().cancelled or _is_set(cancel) or _is_set(abort)
+
+        @property
+        def aborted(self) -> bool:  # type: ignore[override]
+            return super().aborted or _is_set(abort)
 
     return SharedCancel()
 
 
 def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None,
-             cancel: Any = None) -> RunOutcome:
+             cancel: Any = None, abort: Any = None) -> RunOutcome:
     """Train one run of an experiment into its run directory; never raises."""
     start = time.perf_counter()
     outcome = RunOutcome(spec.run_id, spec.point, spec.trial, spec.seed, "failed", path=spec.out_dir)
-    if cancel is not None and cancel.is_set():
+    if _is_set(cancel) or _is_set(abort):
         outcome.status, outcome.reason = "cancelled", "experiment stopped before this run began"
         return outcome
     writer = None
@@ -115,7 +129,7 @@ def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None
                 last_step[0] = now
             send(event.to_json())
 
-        trainer = Trainer(cfg, callback, _make_control(cancel), run_id=spec.run_id,
+        trainer = Trainer(cfg, callback, _make_control(cancel, abort), run_id=spec.run_id,
                           checkpoint_path=writer.checkpoint_path)
         result = trainer.run()
         outcome.status, outcome.reason = result.status, result.reason
@@ -136,7 +150,7 @@ def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None
 def _run_in_worker(spec: RunSpec) -> RunOutcome:
     events = _WORKER.get("events")
     send = (lambda data: events.put(data)) if events is not None else None
-    return run_spec(spec, send, _WORKER.get("cancel"))
+    return run_spec(spec, send, _WORKER.get("cancel"), _WORKER.get("abort"))
 
 
 def event_from_json(data: dict[str, Any]) -> Event | None:
@@ -165,7 +179,9 @@ class ExperimentRunner:
         self.workers = auto if workers is None else workers
         self.workers = min(self.workers, experiment.total) if self.workers else 0
         self._cancel: Any = threading.Event()
+        self._abort: Any = threading.Event()
         self._stop_requested = False
+        self._abort_requested = False
         self.poll: Callable[[], None] | None = None
         """Called often (every ~0.1 s and with every event) in the thread that runs
         :meth:`run`; a UI sets it to cancel when its worker is cancelled."""
@@ -175,9 +191,20 @@ class ExperimentRunner:
         self._stop_requested = True
         self._cancel.set()
 
+    def abort(self) -> None:
+        """Stop at once (a second Ctrl-C): as :meth:`cancel`, and running runs also
+        skip their closing evaluation and checkpoint, so the workers exit promptly."""
+        self._abort_requested = True
+        self._abort.set()
+        self.cancel()
+
     @property
     def cancelled(self) -> bool:
         return self._stop_requested
+
+    @property
+    def aborted(self) -> bool:
+        return self._abort_requested
 
     def _poll(self) -> None:
         if self.poll is not None and not self._stop_requested:
@@ -213,17 +240,19 @@ class ExperimentRunner:
 
     def _run_here(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         for spec in order:
-            yield self._record(run_spec(spec, self._emit, self._cancel))
+            yield self._record(run_spec(spec, self._emit, self._cancel, self._abort))
 
     def _run_pool(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         _start_resource_tracker()
         ctx = mp.get_context("spawn")
         events = ctx.Queue()
-        self._cancel = ctx.Event()
+        self._cancel, self._abort = ctx.Event(), ctx.Event()
         if self._stop_requested:
             self._cancel.set()
+        if self._abort_requested:
+            self._abort.set()
         pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                      initargs=(events, self._cancel, self.quiet))
+                                      initargs=(events, self._cancel, self._abort, self.quiet))
         futures = {pool.submit(_run_in_worker, spec): spec for spec in order}
         pending = set(futures)
         try:
@@ -237,6 +266,9 @@ class ExperimentRunner:
                 for fut in done:
                     yield self._record(self._outcome_of(fut, futures[fut]))
             self._drain(events)
+        except KeyboardInterrupt:  # Ctrl-C that got through (a second one): don't wait for closing evals
+            self.abort()
+            raise
         finally:
             self._cancel.set()  # a generator closed early (Ctrl-C twice, app exit) stops its workers
             _shutdown(pool, events)

@@ -8,7 +8,8 @@
   are given.  To compare combinations that are not a product (seed 003's
   rnn/lstm/gru/bi-rnn/bi-lstm) grid over ``cell`` × ``bidirectional``: the
   product holds all five plus bi-gru.
-* Trial ``k`` of a point uses ``seed = seed + k`` (``seed`` from the point's config).
+* Trial ``k`` of a point uses ``seed = seed + k`` (``seed`` from the point's config);
+  :meth:`Experiment.create` rejects a grid whose last trial seed passes 2**32 - 1.
 * Each run has its own run directory ``<out_dir>/<run>/`` (config, metrics,
   summary, checkpoint); :meth:`Experiment.write` keeps ``results.csv`` /
   ``results.json`` up to date with the outcomes known so far.
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnntui.config import Config, build_config
+from rnntui.config import Config, ConfigError, build_config
 from rnntui.engine.aggregate import (
     GridPoint,
     Row,
@@ -37,6 +38,8 @@ from rnntui.engine.aggregate import (
     write_results,
 )
 from rnntui.engine.rundir import timestamped_dir
+
+MAX_SEED = 2**32 - 1  # the config's (and numpy's) limit; trial k of a point uses seed + k
 
 # relative cost of one time step per hidden unit², for ordering runs longest-first
 _CELL_COST = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "mgru": 4.0, "mlstm": 5.0}
@@ -105,6 +108,11 @@ class Experiment:
         """Expand and validate the grid (every point's task is built once when
         ``check``, so a bad combination fails now, before anything is written)."""
         pairs = expand_grid(base, grid)
+        top = max(cfg.seed for _, cfg in pairs)
+        if top + trials - 1 > MAX_SEED:
+            raise ConfigError("trials", f"seed {top} with {trials} trials would use seeds up to {top + trials - 1}, "
+                                        f"past the largest seed {MAX_SEED}; use a seed of at most "
+                                        f"{MAX_SEED - trials + 1} or fewer trials")
         if check:
             from rnntui.engine.trainer import check_runnable
 
