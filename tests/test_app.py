@@ -236,6 +236,42 @@ async def test_worker_error_shows_a_notice(monkeypatch):
         assert not app.form.disabled
 
 
+async def test_an_earlier_runs_worker_does_not_touch_the_new_run(monkeypatch):
+    """A new Start cancels the previous worker (exclusive) while its thread may still be
+    ending: its state changes (cancelled, then maybe an error) belong to the old run."""
+    release = [threading.Event(), threading.Event()]
+    calls = []
+
+    def fake(job):
+        index = len(calls)
+        calls.append(job.run_id)
+        release[index].wait(10)
+        raise RuntimeError(f"late failure of {job.run_id}")
+
+    monkeypatch.setattr(app_module, "run_training", fake)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await form_ready(pilot, app)
+        await pilot.pause(0.2)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(calls) == 1, 5, "the first worker")
+        first = app.current
+        first.status = "stopped"  # as if its RunFinished had arrived; its thread is still ending
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(calls) == 2, 5, "the second worker")
+        second = app.current
+        assert second is not first
+        await pilot.pause(0.3)  # the first worker's CANCELLED has been handled by now
+        assert app.form.disabled and second.status == "ready"
+        release[0].set()  # the first thread ends with an error
+        await pilot.pause(0.5)
+        assert app.form.disabled and second.status == "ready" and not second.reason
+        assert not any("late failure" in msg for sev, msg in app.notes if sev == "error")
+        release[1].set()  # the current run's worker fails: that one is reported
+        await wait_for(pilot, lambda: second.status == "failed", 5, "the second run's failure")
+        assert calls[1] in second.reason and not app.form.disabled
+
+
 # ------------------------------------------------------------- navigation
 async def test_listeners_palette_and_plot_toggles():
     app = make_app()

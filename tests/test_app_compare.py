@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -254,6 +255,49 @@ async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Pat
         screen.action_start()  # a bad grid: a notice, nothing starts
         await pilot.pause()
         assert not session.running and session.experiment.total == 4
+
+
+async def test_experiment_task_level_problem_is_rejected_after_the_start(tmp_path: Path, monkeypatch) -> None:
+    """Building each point's task (torch, data) runs in the session's worker, not on the
+    UI thread; a point it refuses rejects the experiment with a notice, nothing written."""
+    import rnntui.engine.trainer as trainer_module
+
+    monkeypatch.setattr(ExperimentScreen, "process_workers", 0)
+    checked, real_check = [], trainer_module.check_runnable
+
+    def check(cfg):
+        checked.append(threading.current_thread() is threading.main_thread())
+        real_check(cfg)
+
+    monkeypatch.setattr(trainer_module, "check_runnable", check)
+    app = make_app(tmp_path, Request(build_config(TINY, {"task": "adding", "eval_lengths": []})))
+    notes: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record_notice(message, **kw):
+        notes.append((kw.get("severity", "information"), str(message)))
+        notify(message, **kw)
+
+    app.notify = record_notice  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ExperimentScreen)
+        session = experiment_session(app)
+        screen.query_one("#exp-grid", Input).value = "seq_len=4,1"
+        screen.query_one("#exp-trials", Input).value = "1"
+        screen.action_start()
+        await wait_for(pilot, lambda: bool(session.rejected), 30, "the rejection")
+        await pilot.pause(0.6)  # one refresh tick
+        assert "at least 2 steps" in session.rejected and session.rejected.startswith("seq_len")
+        assert checked and not any(checked)  # checked in the worker thread only
+        assert any(sev == "error" and "at least 2 steps" in msg for sev, msg in notes)
+        assert not session.running and session.experiment is None and session.records == {}
+        assert app.records == []
+        assert "cannot start the experiment" in screen.title_text.plain
+        assert screen.query_one("#exp-grid", Input).has_class("-invalid")
+        assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def _plain(renderable) -> str:

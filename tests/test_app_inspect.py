@@ -1,5 +1,6 @@
 """The Inspect view in the TUI and its heatmap widget (Pilot tests)."""
 
+import io
 import time
 
 import numpy as np
@@ -154,7 +155,7 @@ def _static_text(screen, selector):
     from rich.console import Console
 
     widget = screen.query_one(selector)
-    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    console = Console(width=200, record=True, file=io.StringIO())
     console.print(widget.content)
     return console.export_text()
 
@@ -173,3 +174,57 @@ async def test_inspect_fits_a_small_terminal(size):
         heatmap = app.screen.query_one("#grad-heatmap", Heatmap)
         assert heatmap.region.width <= size[0] and heatmap.region.height >= 5
         assert heatmap.region.bottom <= size[1]
+
+
+def test_untrained_model_is_built_under_the_build_lock_and_leaves_the_generator_alone():
+    import threading
+
+    import torch
+
+    from rnntui.app.screens.inspect import InspectScreen
+    from rnntui.engine.model import BUILD_LOCK
+
+    cfg = smoke_config()
+    torch.manual_seed(1234)
+    state = torch.get_rng_state()
+    out = []
+    with BUILD_LOCK:  # as a starting run's Trainer.setup holds it around seeding + building
+        thread = threading.Thread(target=lambda: out.append(InspectScreen._compute(None, cfg, 0, None, lambda: False)))
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive() and out == []  # waits for the lock
+    thread.join(30)
+    assert out and out[0].source == "settings" and out[0].total > 0
+    assert torch.equal(torch.get_rng_state(), state)
+    # a run that has built its model meanwhile trains on the global generator: leave it alone
+    with pytest.raises(RuntimeError, match="run has just started"):
+        InspectScreen._compute(None, cfg, 0, None, lambda: True)
+
+
+def test_run_snapshot_is_copied_by_the_training_thread():
+    import threading
+    import torch
+
+    from rnntui.app.screens.inspect import InspectScreen, _Snapshot
+    from rnntui.app.worker import UIRunControl
+    from rnntui.engine.trainer import Trainer
+
+    trainer = Trainer(smoke_config(), lambda event: None)
+    trainer.setup()
+    control, snap = UIRunControl(), _Snapshot(trainer)
+    copier = []
+    original = snap.take
+    snap.take = lambda: (copier.append(threading.current_thread().name), original())  # type: ignore[method-assign]
+    control.call_between_steps(snap.take)
+    out = []
+    thread = threading.Thread(target=lambda: out.append(InspectScreen._compute(trainer, None, 0, snap, lambda: False)))
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive() and out == []  # waits for the training thread
+    trainer_thread = threading.Thread(target=control.run_calls, name="training")
+    trainer_thread.start()
+    trainer_thread.join(10)
+    thread.join(30)
+    assert copier == ["training"] and out and out[0].source == "run"
+    assert snap.model is not trainer.model
+    assert all(torch.equal(a, b) for a, b in zip(snap.model.parameters(), trainer.model.parameters()))

@@ -70,3 +70,43 @@ def test_flush_from_two_threads_keeps_every_event_once():
     buffer.flush()
     messages = [e.message for b in batches for e in b]
     assert sorted(messages) == sorted(f"{k}-{i}" for k in range(2) for i in range(500))
+
+
+def test_control_runs_calls_between_steps_and_while_paused():
+    control, seen = UIRunControl(), []
+    control.call_between_steps(lambda: seen.append(threading.current_thread().name))
+    control.run_calls()  # the trainer's per-step safe point
+    assert seen == ["MainThread"]
+    control.pause()
+    waiter = threading.Thread(target=control.wait_while_paused, name="trainer")
+    waiter.start()
+    control.call_between_steps(lambda: seen.append(threading.current_thread().name))
+    for _ in range(100):
+        if len(seen) == 2:
+            break
+        threading.Event().wait(0.02)
+    assert seen == ["MainThread", "trainer"] and waiter.is_alive()  # served while still paused
+    control.resume()
+    waiter.join(timeout=1.0)
+    assert not waiter.is_alive()
+
+
+def test_a_checkpoint_that_does_not_fit_is_rejected_before_the_run_directory(tmp_path):
+    import pytest
+
+    from rnntui.app.worker import TrainJob, run_training
+    from rnntui.config import ConfigError, build_config
+    from rnntui.engine.checkpoint import save_checkpoint
+    from rnntui.engine.trainer import Trainer
+    from rnntui.presets import load_preset
+
+    values = {**load_preset("smoke").values, "steps": 2, "eval_every": 2, "eval_size": 16, "n_samples": 0}
+    trainer = Trainer(build_config(values))
+    trainer.setup()
+    path = save_checkpoint(tmp_path / "ckpt.pt", trainer.checkpoint_payload())
+    cfg = build_config(values, {"hidden_size": trainer.cfg.hidden_size + 3})
+    run_dir = tmp_path / "run"
+    with pytest.raises(ConfigError) as info:
+        run_training(TrainJob(cfg, "r", UIRunControl(), lambda events: None, run_dir, str(path)))
+    assert info.value.key == "resume" or "hidden_size" in str(info.value)
+    assert not run_dir.exists()

@@ -150,3 +150,19 @@ def test_abort_skips_closing_eval_and_checkpoint(tmp_path):
     assert result.status == "stopped" and result.step == 5
     assert not any(isinstance(e, EvalMetrics) for e in events)
     assert not ckpt.exists()
+
+
+def test_calls_between_steps_run_in_the_training_thread_after_a_step():
+    control = RunControl()
+    ran = []
+    trainer = Trainer(build_config(TINY), None, control)
+
+    def callback(event):
+        if isinstance(event, StepMetrics) and event.step == 10:
+            control.call_between_steps(lambda: ran.append((threading.current_thread().name, trainer.step)))
+
+    trainer.callback = callback
+    thread = threading.Thread(target=trainer.run, name="training")
+    thread.start()
+    thread.join(30)
+    assert ran == [("training", 10)]  # queued during step 10's logging, served at that step's safe point

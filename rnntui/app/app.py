@@ -103,6 +103,7 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
         self._initial_values = request.config.to_dict()
         self._preload_started = False
         self._pending_reject: tuple[str, str] | None = None
+        self._train_worker: Any = None  # the Worker of the current run (see on_worker_state_changed)
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -184,14 +185,14 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="training run")
     def _train(self, job: TrainJob) -> str:
+        from rnntui.engine.checkpoint import CheckpointError  # imports torch: here, in the worker thread
+
         try:
             return run_training(job)
         except ConfigError as exc:
             self.post_message(RunRejected(job.run_id, exc.key, exc.message))
             return "rejected"
-        except ValueError as exc:  # CheckpointError and other bad-input errors before the run
-            if type(exc).__name__ != "CheckpointError":
-                raise
+        except CheckpointError as exc:  # a bad --resume file, before the run
             self.post_message(RunRejected(job.run_id, "resume", str(exc)))
             return "rejected"
 

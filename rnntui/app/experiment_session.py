@@ -35,6 +35,7 @@ class ExperimentUpdate(Event):
     session: int = 0
     events: tuple[Event, ...] = ()
     outcome: RunOutcome | None = None
+    rejected: str = ""  # the task-level check refused the grid: nothing ran
 
 
 class ExperimentSession:
@@ -50,6 +51,8 @@ class ExperimentSession:
         self.started_at = 0.0
         self.ended_at = 0.0
         self.auto_started = False
+        self.checking = False  # the worker is checking every grid point (building its task)
+        self.rejected = ""  # why the last start was refused by that check
         self.version = 0  # bumped whenever something the screen shows changed
         self._listening = False
 
@@ -65,14 +68,18 @@ class ExperimentSession:
 
     def start(self, base: Config, grid: dict[str, list[Any]], trials: int, name: str,
               workers: int | None = None) -> None:
-        """Validate and launch (raises ConfigError before anything runs)."""
+        """Validate the grid and launch (raises ConfigError before anything runs).
+
+        Only the config-level checks run here: the task-level ones (building each
+        point's task: torch, data sets, maybe a download) run first in the worker
+        thread, and a failure there is reported as a rejection (``rejected``)."""
         from rnntui.engine.experiment import ExperimentRunner
         from rnntui.engine.grid import Experiment, default_experiment_dir
 
         if self.running:
             raise ConfigError("experiment", "one is already running; stop it (t) first")
         root = getattr(self.app, "runs_root", None) or Path("runs")
-        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name)
+        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name, check=False)
         self.experiment = exp
         self.runner = ExperimentRunner(exp, workers=workers, quiet=True)
         self.outcomes = {}
@@ -86,6 +93,7 @@ class ExperimentSession:
             self.app.add_event_listener(self.on_events)
             self._listening = True
         self.started_at, self.ended_at = time.monotonic(), 0.0
+        self.checking, self.rejected = True, ""
         self.version += 1
         self.worker = self.app.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
                                           description=f"experiment {name}")
@@ -97,6 +105,8 @@ class ExperimentSession:
     # ------------------------------------------------- runner thread side
     def _run(self) -> None:
         """Thread worker: run the experiment, post batches of updates."""
+        from rnntui.app.messages import EventBatch
+
         runner, app, session = self.runner, self.app, id(self)
         worker = get_current_worker()
         pending: dict[str, list[Event]] = {}
@@ -104,8 +114,6 @@ class ExperimentSession:
         last = [time.monotonic()]
 
         def post(run_id: str, events: list[Event], outcome: RunOutcome | None = None) -> None:
-            from rnntui.app.messages import EventBatch
-
             app.post_message(EventBatch(run_id, [ExperimentUpdate(run_id, session, tuple(events), outcome)]))
 
         def flush() -> None:
@@ -124,6 +132,17 @@ class ExperimentSession:
             if time.monotonic() - last[0] >= BATCH_INTERVAL_S:
                 flush()
 
+        try:  # what Experiment.create(check=True) does, off the UI thread; nothing is written yet
+            from rnntui.engine.trainer import check_runnable
+
+            for cfg in runner.experiment.configs:
+                check_runnable(cfg)
+        except ConfigError as exc:
+            first = runner.experiment.specs[0].run_id
+            app.post_message(EventBatch(first, [ExperimentUpdate(first, session, rejected=str(exc))]))
+            return
+        finally:
+            self.checking = False
         runner.on_event = on_event
         runner.poll = poll
         for outcome in runner.run():
@@ -137,6 +156,10 @@ class ExperimentSession:
         """App event listener (UI thread): fold our updates into the records."""
         for update in events:
             if not isinstance(update, ExperimentUpdate) or update.session != id(self):
+                continue
+            if update.rejected:
+                if update.run_id in self.records:  # not an earlier experiment's
+                    self._reject(update.rejected)
                 continue
             record = self.records.get(update.run_id)
             if record is None:
@@ -158,6 +181,15 @@ class ExperimentSession:
                 if len(self.outcomes) == len(self.records):
                     self.ended_at = time.monotonic()
             self.version += 1
+
+    def _reject(self, reason: str) -> None:
+        """UI thread: the grid failed its task-level check; forget the experiment."""
+        self.app.records[:] = [r for r in self.app.records if r.run_id not in self.records]
+        self.experiment = self.runner = None
+        self.records, self.outcomes = {}, {}
+        self.rejected = reason
+        self.version += 1
+        self.app.notify(reason, title="cannot start the experiment", severity="error", timeout=10)
 
     # ------------------------------------------------------------ queries
     @property

@@ -45,6 +45,12 @@ class RunControlMixin:
         worker = event.worker
         if worker.group != "train":
             return
+        if worker is not self._train_worker:
+            # an earlier run's worker, still ending after a new Start cancelled it: not ours to report
+            if event.state == WorkerState.ERROR:
+                self.log_line(f"an earlier run's worker failed: {type(worker.error).__name__}: {worker.error}",
+                              "error")
+            return
         if event.state == WorkerState.ERROR:
             error = worker.error
             reason = f"{type(error).__name__}: {error}"
@@ -166,7 +172,7 @@ class RunControlMixin:
                       f" × {cfg.num_layers}, {cfg.steps} steps, lr {cfg.lr:g}")
         resume, self.resume_path = self.resume_path, None
         job = TrainJob(cfg, run_id, self.control, self._poster(run_id), run_dir, resume, self._set_trainer)
-        self._train(job)
+        self._train_worker = self._train(job)  # its state changes are this run's; others are ignored
         self._refresh_status()
         self.refresh_bindings()
 

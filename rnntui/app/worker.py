@@ -151,7 +151,7 @@ def run_training(job: TrainJob) -> str:
     any event is emitted or any file written.
     """
     from rnntui.engine.rundir import RunWriter
-    from rnntui.engine.trainer import Trainer, check_runnable
+    from rnntui.engine.trainer import Trainer, check_resume, check_runnable
 
     cfg = job.cfg
     check_runnable(cfg)
@@ -160,6 +160,7 @@ def run_training(job: TrainJob) -> str:
         from rnntui.engine.checkpoint import load_checkpoint
 
         resume_payload = load_checkpoint(job.resume)
+        check_resume(cfg, resume_payload)  # a checkpoint that does not fit: rejected, no run directory
     writer = RunWriter(job.run_dir, cfg) if job.run_dir is not None else None
     buffer = EventBuffer(job.post)
     buffer.eval_every = cfg.eval_every

@@ -9,6 +9,7 @@ also skips the closing evaluation and checkpoint so the thread ends at once.
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 
 class RunControl:
@@ -18,6 +19,8 @@ class RunControl:
         self._cancelled = threading.Event()
         self._save = threading.Event()
         self._abort = threading.Event()
+        self._calls: list[Callable[[], None]] = []
+        self._calls_lock = threading.Lock()
 
     # -- called from anywhere
     def pause(self) -> None:
@@ -38,6 +41,13 @@ class RunControl:
     def request_checkpoint(self) -> None:
         self._save.set()
 
+    def call_between_steps(self, fn: Callable[[], None]) -> None:
+        """Have the training thread call ``fn`` at its next safe point: after an
+        optimisation step, or while it waits in a pause — never while the model is
+        changing (e.g. to copy the live model).  ``fn`` must not raise."""
+        with self._calls_lock:
+            self._calls.append(fn)
+
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
@@ -51,11 +61,19 @@ class RunControl:
         return self._cancelled.is_set()
 
     # -- called by the trainer
+    def run_calls(self) -> None:
+        """Run what :meth:`call_between_steps` queued (the trainer's safe point)."""
+        with self._calls_lock:
+            calls, self._calls = self._calls, []
+        for fn in calls:
+            fn()
+
     def wait_while_paused(self, poll_s: float = 0.1) -> None:
-        """Block while paused; return at once when resumed or cancelled."""
-        while not self._running.wait(timeout=poll_s):
-            if self._cancelled.is_set():
-                return
+        """Block while paused, serving queued calls; return at once when resumed or cancelled."""
+        while self.paused and not self.cancelled:
+            self.run_calls()
+            self._running.wait(timeout=poll_s)
+        self.run_calls()
 
     def take_checkpoint_request(self) -> bool:
         if self._save.is_set():

@@ -236,6 +236,7 @@ class Trainer:
                     self.window_loss, self.window_n, window_start = 0.0, 0, now
                 if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
                     final = self._evaluate()
+                self.control.run_calls()
                 if self.control.take_checkpoint_request() or (
                     cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                 ):

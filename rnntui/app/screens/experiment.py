@@ -161,8 +161,12 @@ class ExperimentScreen(Screen[None]):
         start.variant = "error" if session.running else "success"
         for widget in self.query("#exp-setup Input"):
             widget.disabled = session.running
+        self.query_one("#exp-grid", Input).set_class(bool(session.rejected), "-invalid")
         if exp is None:
-            self.title_text = Text("no experiment yet: choose a preset or a grid, then press s", style="dim")
+            if session.rejected:
+                self.title_text = Text(f"cannot start the experiment: {session.rejected}", style="bold red")
+            else:
+                self.title_text = Text("no experiment yet: choose a preset or a grid, then press s", style="dim")
             title.update(self.title_text)
             bar.update(total=1, progress=0)
             return
@@ -170,6 +174,8 @@ class ExperimentScreen(Screen[None]):
         failed = sum(o.status == "failed" for o in session.outcomes.values())
         running = sum(r.status == "running" for r in session.records.values())
         state = "running" if session.running else ("stopped" if session.runner.cancelled else "done")
+        if session.checking:
+            state = "checking the settings"
         if session.error:
             state = f"error: {session.error}"
         text = Text(f"{exp.name}", style="bold")

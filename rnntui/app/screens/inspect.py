@@ -13,9 +13,12 @@ Four tabs:
 4. **Gates** — gate activations (i, f, o / r, z), the modulation m of the
    multiplicative cells and the hidden state over time for one held-out sample.
 
-"The current model" is the run's model when there is one (a snapshot: the
-training thread keeps going), else the model the form's settings would start
-with.  Gradient profiles come from the trainer's probe after every evaluation
+"The current model" is the run's model when there is one (a snapshot, copied
+in the training thread between two steps, or here once no training thread runs),
+else the model the form's settings would start with (built under the engine's
+``BUILD_LOCK`` with the global generator forked, so a run starting meanwhile
+keeps its own initial weights and random stream).  Gradient profiles come from
+the trainer's probe after every evaluation
 (``RunRecord.grad_profiles``); gate traces from a probe this screen adds to the
 trainer while it is open.  Heavy work runs in a thread worker.
 """
@@ -23,6 +26,7 @@ trainer while it is open.  Heavy work runs in a thread worker.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +57,33 @@ class Loaded:
     gates: Any = None  # GateTrace event
     preview: tuple[int, list[float]] | None = None
     error: str = ""
+
+
+class _Snapshot:
+    """A copy of a live run's model, taken by whichever thread gets there first:
+    the training thread between two steps, or the Inspect worker once the run has
+    ended (no training thread touches the model any more)."""
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.done = threading.Event()
+        self.model: Any = None
+        self.step = 0
+        self.error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        with self._lock:
+            if self.done.is_set():
+                return
+            try:
+                from rnntui.engine.probes import snapshot
+
+                self.model, self.step = snapshot(self.trainer.model), self.trainer.step
+            except Exception as exc:  # never fail the run for a view; the worker reports it
+                self.error = exc
+            finally:
+                self.done.set()
 
 
 class InspectScreen(Screen[None]):
@@ -151,9 +182,22 @@ class InspectScreen(Screen[None]):
         if trainer is not None and getattr(trainer, "model", None) is not None and getattr(trainer, "eval_sets", None):
             if trainer.run_id != self.run_id:
                 self.run_id, self.profiles, self.preview = trainer.run_id, [], None
-            self._load_worker(self._generation, trainer, None, self.sample)
+            snap, record = _Snapshot(trainer), getattr(self.lab, "current", None)
+            between_steps = getattr(getattr(self.lab, "control", None), "call_between_steps", None)
+            if record is not None and record.run_id == trainer.run_id and not record.done and between_steps:
+                between_steps(snap.take)  # the training thread copies it at its next safe point
+                # once it has ended (or was rejected) no training thread uses the model
+                ended = lambda: record.done or getattr(self.lab, "current", None) is not record  # noqa: E731
+            else:
+                ended = lambda: True  # noqa: E731 - no training thread: copy it in the worker
+            self._load_worker(self._generation, trainer, None, self.sample, snap, ended)
         else:
-            self._load_worker(self._generation, None, self._form_config(), self.sample)
+            self._load_worker(self._generation, None, self._form_config(), self.sample, None, self._run_is_live)
+
+    def _run_is_live(self) -> bool:
+        """Whether a run has built its model and may still be training (plain reads: any thread)."""
+        trainer, record = getattr(self.lab, "trainer", None), getattr(self.lab, "current", None)
+        return getattr(trainer, "model", None) is not None and record is not None and not record.done
 
     def _form_config(self) -> Any:
         """The form's valid Config (validating it now if it has not been yet), or None."""
@@ -164,9 +208,12 @@ class InspectScreen(Screen[None]):
         return cfg
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect", description="inspect the model")
-    def _load_worker(self, generation: int, trainer: Any, cfg: Any, sample: int) -> None:
+    def _load_worker(self, generation: int, trainer: Any, cfg: Any, sample: int, snap: "_Snapshot | None",
+                     flag: Any) -> None:
         try:
-            loaded = self._compute(trainer, cfg, sample)
+            loaded = self._compute(trainer, cfg, sample, snap, flag)
+            if loaded is None:  # cancelled: a newer load or the app's exit
+                return
         except Exception as exc:  # show the reason instead of crashing the lab
             loaded = Loaded("settings", "", "", [], 0, [], [], "", error=f"{type(exc).__name__}: {exc}")
         try:
@@ -175,30 +222,58 @@ class InspectScreen(Screen[None]):
             pass
 
     @staticmethod
-    def _compute(trainer: Any, cfg: Any, sample: int) -> Loaded:
-        """Worker thread: snapshot the run's model (or build the form's) and measure it."""
+    def _compute(trainer: Any, cfg: Any, sample: int, snap: "_Snapshot | None" = None,
+                 flag: Any = None) -> Loaded | None:
+        """Worker thread: snapshot the run's model (or build the form's) and measure it.
+
+        With a ``trainer``, ``snap`` is the copy requested from the training thread
+        and ``flag()`` tells when the run has ended (copy it here then).  Without,
+        ``flag()`` tells whether a run's training thread has its model by now."""
         import torch
+        from textual.worker import NoActiveWorker, get_current_worker
 
         from rnntui.engine.inspect_tables import group_totals, parameter_table, parameter_total, shape_cases
         from rnntui.engine.probes import (PROBE_SEQUENCES, gate_trace_event, hidden_grad_norms, probe_batch, snapshot,
                                           take)
 
+        try:
+            worker: Any = get_current_worker()
+        except NoActiveWorker:  # called directly (tests)
+            worker = None
         if trainer is not None:
-            cfg, task, run_id, step = trainer.cfg, trainer.task, trainer.run_id, trainer.step
-            model = snapshot(trainer.model)  # the training thread goes on with the original
+            cfg, task, run_id = trainer.cfg, trainer.task, trainer.run_id
+            if snap is None:
+                model, step = snapshot(trainer.model), trainer.step
+            else:
+                while not snap.done.is_set():  # the training thread copies it between two steps
+                    if worker is not None and worker.is_cancelled:
+                        snap.done.set()  # the training thread need not copy it now
+                        return None
+                    if flag is None or flag():  # no training thread uses the model (any more)
+                        snap.take()
+                    else:
+                        snap.done.wait(0.05)
+                if snap.error is not None:
+                    raise snap.error
+                model, step = snap.model, snap.step
             batch = probe_batch(trainer)
             source = "run"
         else:
             if cfg is None:
                 raise ValueError("the settings in the form are not valid; fix them to inspect the model")
-            from rnntui.engine.model import build_model
+            from rnntui.engine.model import BUILD_LOCK, build_model
             from rnntui.engine.trainer import EVAL_SEED_OFFSET
             from rnntui.tasks import build_task
 
-            with torch.random.fork_rng(devices=[]):  # the run's own initial model; the global RNG is restored
-                torch.manual_seed(cfg.seed)
-                task = build_task(cfg)
-                model = build_model(cfg, task)
+            with BUILD_LOCK:  # a starting run seeds and builds under it too: neither disturbs the other
+                if flag is not None and flag():
+                    # a run got past building its model and trains on the global generator now:
+                    # forking it could rewind the run's draws.  Its RunStarted reloads this view.
+                    raise RuntimeError("a run has just started; r reloads")
+                with torch.random.fork_rng(devices=[]):  # the run's own initial model; the global RNG is restored
+                    torch.manual_seed(cfg.seed)
+                    task = build_task(cfg)
+                    model = build_model(cfg, task)
             sets = task.eval_sets(torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET))
             batch = take(sets[None][0], PROBE_SEQUENCES)
             run_id, step, source = "", 0, "settings"
