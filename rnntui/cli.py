@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from rnntui.config import HELP, Config, ConfigError, build_config, field_names, field_type
+from rnntui.config import Config, ConfigError, build_config, field_names, field_type
+from rnntui.config_help import HELP
 from rnntui.exit_codes import EXIT_BAD_INPUT
 from rnntui.presets import Preset, list_presets, load_preset, parse_experiment
 

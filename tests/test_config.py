@@ -79,3 +79,10 @@ def test_experiment_grid_parsing():
         parse_experiment({}, 0)
     with pytest.raises(ConfigError, match="grid.cell"):
         parse_experiment({"cell": []}, 1)
+
+
+def test_every_key_has_help():
+    from rnntui.config import field_names
+    from rnntui.config_help import HELP
+
+    assert set(HELP) == set(field_names())
