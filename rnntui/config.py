@@ -49,6 +49,7 @@ class Config:
     # -- optimisation
     optimizer: str = "adam"
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     momentum: float = 0.0
     weight_decay: float = 0.0
     batch_size: int = 32
@@ -171,6 +172,7 @@ _CHECKS: dict[str, Callable[[Any, Config], None]] = {
     "mult_bias": _float_range(-100.0, 100.0),
     "optimizer": _choice("adam", "sgd"),
     "lr": _float_range(0.0, 10.0, lo_open=True),
+    "lr_schedule": _choice("constant", "cosine"),
     "momentum": _float_range(0.0, 1.0, hi_open=True),
     "weight_decay": _float_range(0.0, 1.0),
     "batch_size": _int_range(1, 65536),

@@ -17,6 +17,7 @@ HELP: dict[str, str] = {
     "mult_bias": "b_m init of the multiplicative cells (1 = x̂≈x; the seed used 0)",
     "optimizer": "adam or sgd",
     "lr": "learning rate",
+    "lr_schedule": "constant, or cosine: lr·½(1+cos(π·step/steps)), decaying to 0 at the last step",
     "momentum": "SGD momentum",
     "weight_decay": "L2 weight decay",
     "batch_size": "sequences per training batch",

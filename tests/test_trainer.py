@@ -166,3 +166,59 @@ def test_calls_between_steps_run_in_the_training_thread_after_a_step():
     thread.start()
     thread.join(30)
     assert ran == [("training", 10)]  # queued during step 10's logging, served at that step's safe point
+
+
+# ------------------------------------------------------------- lr schedule
+def test_cosine_lr_follows_the_formula_at_every_step():
+    """The update made at 0-based step s uses lr·½(1+cos(π·s/steps)); StepMetrics
+    after step k reports the lr of that step's update (s = k - 1)."""
+    from rnntui.engine.trainer import scheduled_lr
+
+    result, events = run({"lr_schedule": "cosine", "log_every": 1, "steps": 20})
+    assert result.status == "finished"
+    lrs = {e.step: e.lr for e in events if isinstance(e, StepMetrics)}
+    assert sorted(lrs) == list(range(1, 21))
+    for k, lr in lrs.items():
+        assert lr == pytest.approx(0.01 * 0.5 * (1 + math.cos(math.pi * (k - 1) / 20)), rel=1e-12)
+    assert lrs[1] == pytest.approx(0.01)  # full lr at the first update
+    assert lrs[11] == pytest.approx(0.005)  # half way
+    assert scheduled_lr(0.01, "cosine", 20, 20) == pytest.approx(0.0, abs=1e-18)
+    assert scheduled_lr(0.01, "constant", 7, 20) == 0.01
+
+
+def test_constant_lr_schedule_is_the_default_and_keeps_lr():
+    result, events = run({"log_every": 1, "steps": 10})
+    assert build_config(TINY).lr_schedule == "constant"
+    assert {e.lr for e in events if isinstance(e, StepMetrics)} == {0.01}
+
+
+def test_cosine_resume_equals_uninterrupted(tmp_path):
+    """Cosine lr is a pure function of the step: 20 steps straight == 10, save, resume."""
+    from rnntui.engine.checkpoint import load_checkpoint
+
+    base = dict(TINY, lr_schedule="cosine", steps=20, eval_every=5, log_every=1)
+    lrs_straight, lrs_resumed = [], []
+    straight = Trainer(build_config(base), lambda e: isinstance(e, StepMetrics) and lrs_straight.append(e.lr)).run()
+    control = RunControl()
+
+    def stop_at_10(event):
+        if isinstance(event, StepMetrics) and event.step == 10:
+            control.cancel()
+
+    first = Trainer(build_config(base), stop_at_10, control, checkpoint_path=tmp_path / "c.pt").run()
+    assert first.status == "stopped" and first.step == 10
+    resumed = Trainer(build_config(base), lambda e: isinstance(e, StepMetrics) and lrs_resumed.append(e.lr),
+                      resume=load_checkpoint(tmp_path / "c.pt")).run()
+    assert resumed.status == "finished" and resumed.step == 20
+    assert resumed.steps == straight.steps  # every loss and gradient norm, bit for bit
+    assert resumed.evals == straight.evals
+    assert lrs_resumed == lrs_straight[10:]
+
+
+def test_bad_lr_schedule_is_a_config_error():
+    from rnntui.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        build_config(TINY, {"lr_schedule": "linear"})
+    assert info.value.key == "lr_schedule"
+    assert "constant" in str(info.value) and "cosine" in str(info.value)

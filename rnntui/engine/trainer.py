@@ -58,6 +58,17 @@ RESUME_IDENTITY_KEYS = ("task", "cell", "hidden_size", "num_layers", "bidirectio
 """Config keys a resumed run must share with its checkpoint (they define the model or the data)."""
 
 
+def scheduled_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
+    """The learning rate for the update made at 0-based ``step`` of ``total_steps``.
+
+    A pure function of the step, so a resumed run follows the same curve with no
+    scheduler state in the checkpoint.  ``cosine``: lr·½(1 + cos(π·step/total)).
+    """
+    if schedule == "cosine" and total_steps > 0:
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    return base_lr
+
+
 def check_resume(cfg: Config, payload: dict[str, Any]) -> None:
     """Raise ConfigError now if ``payload`` cannot resume a run of ``cfg``, before
     any file is written: a set-up with the checkpoint loaded, then thrown away."""
@@ -268,6 +279,9 @@ class Trainer:
         loss.backward()
         max_norm = cfg.clip if cfg.clip > 0 else float("inf")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        lr = scheduled_lr(cfg.lr, cfg.lr_schedule, self.step, self.total_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         self.optimizer.step()
         return loss_value, grad_norm
 
