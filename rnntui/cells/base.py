@@ -427,3 +427,19 @@ def in_time_order(buf: Tensor, reverse: bool) -> Tensor:
 def read_slots(buf: Tensor, reverse: bool) -> Tensor:
     """The T slots read by the steps, in time order."""
     return buf[1:] if reverse else buf[:-1]
+
+
+def input_slots(x: Tensor, h0: Tensor, Hin: int, first: int, reverse: bool) -> Tensor:
+    """The (T+1, Hin, B) buffer whose read slots hold ``[h_{t-1}; x_t; 1]``
+    (feature-major): ``x`` (T, B, I) and the trailing 1 (when there is a bias
+    column) are filled in, and ``h0`` (B, H) goes into slot ``first``.  The steps
+    write each new ``h_t`` into the top rows of the next slot."""
+    T, B, I = x.shape
+    H = h0.shape[-1]
+    HX = x.new_empty((T + 1, Hin, B))
+    xs = read_slots(HX, reverse)
+    xs[:, H:H + I] = x.transpose(1, 2)
+    if Hin > H + I:
+        xs[:, -1] = 1.0
+    HX[first, :H] = h0.t()
+    return HX

@@ -33,7 +33,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, proj_in, read_slots,
+from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
                    record, slot_order, time_order)
 
 __all__ = ["GRU"]
@@ -98,12 +98,7 @@ class _GRUSeq(torch.autograd.Function):
         H = G // 4
         need_grad = any(ctx.needs_input_grad)
         R, W, first = slot_order(T, reverse)
-        HX = x.new_empty((T + 1, Hin, B))
-        xs = read_slots(HX, reverse)
-        xs[:, H:H + I] = x.transpose(1, 2)
-        if Hin > H + I:
-            xs[:, -1] = 1.0
-        HX[first, :H] = h0.t()
+        HX = input_slots(x, h0, Hin, first, reverse)
         E = x.new_empty((T, G, B))
         N = x.new_empty((T, H, B))
         pw = GRUPointwise(E, N)

@@ -42,8 +42,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
-                   read_slots, record, slot_order, time_order)
+from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
+                   record, slot_order, time_order)
 
 __all__ = ["LSTM", "LSTMPointwise", "to_internal"]
 
@@ -153,12 +153,7 @@ class _LSTMSeq(torch.autograd.Function):
         H_out = h0.shape[-1]
         need_grad = grad_mode and any(ctx.needs_input_grad)
         R, W, first = slot_order(T, reverse)
-        HX = x.new_empty((T + 1, Hin, B))
-        xs = read_slots(HX, reverse)
-        xs[:, H_out:H_out + I] = x.transpose(1, 2)
-        if Hin > H_out + I:
-            xs[:, -1] = 1.0
-        HX[first, :H_out] = h0.t()
+        HX = input_slots(x, h0, Hin, first, reverse)
         E = x.new_empty((T + 1, 5 * H, B))
         E[first, 4 * H:] = c0.t()
         pw = LSTMPointwise(E, need_grad)
