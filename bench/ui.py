@@ -44,9 +44,9 @@ from textual._time import get_time  # noqa: E402
 from rnntui.app import app as app_module  # noqa: E402
 from rnntui.app.app import RnnTuiApp  # noqa: E402
 from rnntui.app.widgets import metric_plot  # noqa: E402
-from rnntui.cli import Request  # noqa: E402
+from rnntui.config.request import Request  # noqa: E402
 from rnntui.config import build_config  # noqa: E402
-from rnntui.presets import load_preset  # noqa: E402
+from rnntui.config.presets import load_preset  # noqa: E402
 
 TICK_S = 0.05
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")

@@ -17,9 +17,9 @@ from rnntui.app.app import create_app
 from rnntui.app.screens.help import HelpScreen
 from rnntui.app.widgets.config_form import FieldRow
 from rnntui.app.widgets.metric_plot import MetricPlot
-from rnntui.cli import Request
+from rnntui.config.request import Request
 from rnntui.config import build_config
-from rnntui.presets import load_preset
+from rnntui.config.presets import load_preset
 
 SIZE = (120, 40)
 

@@ -19,10 +19,10 @@ from rnntui.app.screens.compare import CompareScreen, compare_state, config_diff
 from rnntui.app.experiment_session import experiment_session
 from rnntui.app.screens.experiment import ExperimentScreen, parse_grid
 from rnntui.app.widgets.metric_plot import MetricPlot
-from rnntui.cli import Request
+from rnntui.config.request import Request
 from rnntui.config import ConfigError, build_config
 from rnntui.engine.events import EvalMetrics, RunFinished, RunStarted, StepMetrics
-from rnntui.engine.experiment import available_cores
+from rnntui.engine.experiment.runner import available_cores
 from rnntui.engine.record import RunRecord
 from rnntui.engine.rundir import RunWriter
 

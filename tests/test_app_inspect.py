@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 
 from rnntui.app.widgets.heatmap import Heatmap, fit, resample
 from rnntui.config import build_config
-from rnntui.presets import load_preset
+from rnntui.config.presets import load_preset
 
 
 # ------------------------------------------------------------------- heatmap
@@ -73,7 +73,7 @@ async def wait_for(pilot, condition, timeout=30.0):
 async def test_inspect_view_during_a_run():
     from rnntui.app.app import create_app
     from rnntui.app.screens.inspect import InspectScreen
-    from rnntui.engine.probes import gate_probe
+    from rnntui.engine.inspect.probes import gate_probe
 
     app = create_app(smoke_config(), runs_root=None)
     async with app.run_test(size=(100, 34)) as pilot:

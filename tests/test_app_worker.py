@@ -98,7 +98,7 @@ def test_a_checkpoint_that_does_not_fit_is_rejected_before_the_run_directory(tmp
     from rnntui.config import ConfigError, build_config
     from rnntui.engine.checkpoint import save_checkpoint
     from rnntui.engine.trainer import Trainer
-    from rnntui.presets import load_preset
+    from rnntui.config.presets import load_preset
 
     values = {**load_preset("smoke").values, "steps": 2, "eval_every": 2, "eval_size": 16, "n_samples": 0}
     trainer = Trainer(build_config(values))

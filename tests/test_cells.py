@@ -527,7 +527,7 @@ def test_trace_cell_shapes_ranges_output(name, backend, layers):
     if "g" in tr:
         assert tr["g"].abs().max() <= 1
     out, _ = m(x)
-    torch.testing.assert_close(tr["output"], out, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(tr["output"], out)  # float32, step vs fused path: torch's default tolerance
     assert len(tr["h_steps"]) == T
     hs = torch.stack(tr["h_steps"], 0)
     torch.testing.assert_close(hs, tr["h"])
@@ -578,5 +578,5 @@ def test_trace_cell_of_builtin_matches_builtin_output():
     ref = nn.LSTM(I, H, num_layers=2, batch_first=False, proj_size=P)
     x = torch.randn(T, B, I)
     tr = trace_cell(ref, x)
-    torch.testing.assert_close(tr["output"], ref(x)[0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(tr["output"], ref(x)[0])  # float32: torch's default tolerance
     assert tr["h"].shape == (T, B, P) and tr["c"].shape == (T, B, H)

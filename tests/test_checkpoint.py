@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnntui.cli import main as cli_main
+from rnntui.cli.main import main as cli_main
 from rnntui.config import ConfigError, build_config
 from rnntui.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnntui.engine.control import RunControl

@@ -3,7 +3,7 @@
 import pytest
 
 from rnntui.config import Config, ConfigError, build_config, coerce, diff, to_toml
-from rnntui.presets import load_preset, parse_experiment
+from rnntui.config.presets import load_preset, parse_experiment
 
 
 def test_defaults_are_valid():
@@ -83,6 +83,6 @@ def test_experiment_grid_parsing():
 
 def test_every_key_has_help():
     from rnntui.config import field_names
-    from rnntui.config_help import HELP
+    from rnntui.config.help import HELP
 
     assert set(HELP) == set(field_names())

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from rnntui.cli import main as cli_main
+from rnntui.cli.main import main as cli_main
 from rnntui.config import ConfigError, build_config
-from rnntui.engine.aggregate import GridPoint, RunOutcome, aggregate, format_table, mean_stderr, rows_to_csv
-from rnntui.engine.experiment import ExperimentRunner, available_cores
-from rnntui.engine.grid import Experiment, expand_grid
-from rnntui.headless_experiment import run_experiment_headless
-from rnntui.presets import list_presets, load_preset
+from rnntui.engine.experiment.results import GridPoint, RunOutcome, aggregate, format_table, mean_stderr, rows_to_csv
+from rnntui.engine.experiment.runner import ExperimentRunner, available_cores
+from rnntui.engine.experiment.grid import Experiment, expand_grid
+from rnntui.cli.experiment import run_experiment_headless
+from rnntui.config.presets import list_presets, load_preset
 
 TINY = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=6,
             eval_every=3, eval_size=32, n_samples=0, lr=0.01, seed=10)
@@ -228,7 +228,7 @@ def test_abort_ends_running_runs_without_the_closing_eval_and_checkpoint(tmp_pat
 def test_the_shared_flags_make_a_worker_control_cancelled_or_aborted() -> None:
     import threading
 
-    from rnntui.engine.experiment import _make_control
+    from rnntui.engine.experiment.runner import _make_control
 
     cancel, abort = threading.Event(), threading.Event()
     control = _make_control(cancel, abort)
@@ -242,8 +242,8 @@ def test_the_shared_flags_make_a_worker_control_cancelled_or_aborted() -> None:
 
 
 def test_a_second_ctrl_c_aborts_the_headless_experiment_runner(tmp_path: Path) -> None:
-    from rnntui.headless import cancel_on_sigint
-    from rnntui.headless_experiment import _SigintTarget
+    from rnntui.cli.run import cancel_on_sigint
+    from rnntui.cli.experiment import _SigintTarget
     import signal
 
     exp = Experiment.create(build_config(TINY), {}, out_dir=tmp_path, check=False)
@@ -294,7 +294,7 @@ def test_the_experiment_engine_imports_neither_textual_nor_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, rnntui.engine.experiment, rnntui.engine.aggregate; "
+    code = ("import sys, rnntui.engine.experiment.runner, rnntui.engine.experiment.results; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch')); "
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -14,14 +14,18 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnntui.cells import build_cell
 from rnntui.config import build_config
 from rnntui.engine.events import EVENT_TYPES, GateTrace, HiddenGradients, StepMetrics
-from rnntui.engine.inspect_tables import group_totals, parameter_table, parameter_total, shape_cases
+from rnntui.engine.inspect.tables import group_totals, parameter_table, parameter_total, shape_cases
 from rnntui.engine.model import build_model
-from rnntui.engine.probes import (GATES, MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROBE_SEQUENCES, gate_probe,
+from rnntui.engine.inspect.probes import (GATES, MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROBE_SEQUENCES, gate_probe,
                                   gate_trace_event, gate_traces, grad_profile, hidden_grad_norms, inspect_probe)
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer
-from rnntui.inspect_cli import main as inspect_main
-from rnntui.inspect_cli import report
+from rnntui.cli.main import main as cli_main
+from rnntui.engine.inspect.describe import describe_model as report
+
+
+def inspect_main(argv):
+    return cli_main(["inspect", *argv])
 from rnntui.tasks import build_task
 
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -237,7 +241,11 @@ def test_gate_activations_lie_in_unit_interval(cell, backend):
         assert traces["m"].shape == (9, 7)  # top layer: its input is layer 0's h (7 features)
     with torch.no_grad():
         seq = model.rnn(batch.x)[0]
-    torch.testing.assert_close(traces["h"], seq[2], rtol=1e-5, atol=1e-6)  # h over time of sample 2
+    # h over time of sample 2, traced (step path) against the module's own (fused) forward.  The two
+    # sum the pre-activations in different orders; with weights ~ N(0, 2²) they reach |z| ≈ 30, and
+    # a 16-term float32 sum is exact to about 16 · 6e-8 · 30 ≈ 3e-5.  h depends on z with slope ≤ 1
+    # and saturated gates do not amplify it over 9 steps, so 1e-4 bounds the difference on any CPU.
+    torch.testing.assert_close(traces["h"], seq[2], rtol=1.3e-6, atol=1e-4)
 
 
 def test_lstm_input_gate_at_first_step_by_hand():
@@ -273,17 +281,13 @@ TINY = {"task": "adding", "cell": "lstm", "backend": "builtin", "hidden_size": 6
         "log_every": 5, "lr": 0.01}
 
 
-class NoProbeTrainer(Trainer):
-    def setup(self):
-        super().setup()
-        self.probes.clear()
-
-
 def test_probe_emits_profiles_without_changing_training():
     cfg = build_config(TINY)
     events, plain = [], []
-    Trainer(cfg, events.append).run()
-    NoProbeTrainer(cfg, plain.append).run()
+    probed = Trainer(cfg, events.append)
+    probed.add_probe(inspect_probe)
+    probed.run()
+    Trainer(cfg, plain.append).run()
     profiles = [e for e in events if isinstance(e, HiddenGradients)]
     assert [e.step for e in profiles] == [10, 20]
     assert all(len(e.norms) == 6 and e.sequences == PROBE_SEQUENCES for e in profiles)
@@ -303,6 +307,7 @@ def test_probe_emits_profiles_without_changing_training():
 def test_probe_leaves_model_mode_grads_and_rng_alone():
     cfg = build_config(TINY)
     trainer = Trainer(cfg)
+    trainer.add_probe(inspect_probe)
     trainer.setup()
     assert trainer.probes == [inspect_probe]
     trainer.model.train()
@@ -381,7 +386,7 @@ def test_cli_bad_flags_exit_2_with_one_line(argv, key, capsys):
 
 
 def test_cli_dispatch_and_no_textual():
-    code = ("import sys; from rnntui.cli import main; rc = main(['inspect', '--cell', 'gru', '--input-size', '10',"
+    code = ("import sys; from rnntui.cli.main import main; rc = main(['inspect', '--cell', 'gru', '--input-size', '10',"
             " '--hidden-size', '20', '--num-layers', '2']); "
             "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]; "
             "sys.exit(rc or (3 if bad else 0))")

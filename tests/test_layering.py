@@ -6,10 +6,10 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.headless", "rnntui.tasks",
+@pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.cli.run", "rnntui.tasks",
                                     "rnntui.engine.record", "rnntui.engine.rundir",
-                                    "rnntui.engine.experiment", "rnntui.engine.grid", "rnntui.headless_experiment",
-                                    "rnntui.engine.probes", "rnntui.engine.inspect_tables", "rnntui.inspect_cli"])
+                                    "rnntui.engine.experiment.runner", "rnntui.engine.experiment.grid", "rnntui.cli.experiment",
+                                    "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect"])
 def test_imports_without_textual(module):
     code = (
         "import sys, importlib; importlib.import_module(%r); "
@@ -22,7 +22,7 @@ def test_imports_without_textual(module):
 
 def test_config_and_cli_import_without_torch():
     code = (
-        "import sys; import rnntui.config, rnntui.cli, rnntui.presets; "
+        "import sys; import rnntui.config, rnntui.cli.main, rnntui.config.presets; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -30,7 +30,7 @@ def test_config_and_cli_import_without_torch():
 
 def test_registry_names_match_live_registries():
     from rnntui.cells import CELL_NAMES as live_cells
-    from rnntui.registry_names import CELL_NAMES, TASK_NAMES
+    from rnntui.config.names import CELL_NAMES, TASK_NAMES
     from rnntui.tasks import available_tasks
 
     assert tuple(live_cells) == CELL_NAMES

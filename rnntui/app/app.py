@@ -44,7 +44,7 @@ from rnntui.config import Config, ConfigError, build_config
 from rnntui.engine.record import RunRecord
 
 if TYPE_CHECKING:
-    from rnntui.cli import Request
+    from rnntui.config.request import Request
 
 UI_SWITCH_INTERVAL_S = 0.001
 """The GIL switch interval while the app runs.  Python's default (5 ms) lets the
@@ -85,7 +85,7 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
                  resume: str | None = None, runs_root: str | Path | None = "runs") -> None:
         super().__init__()
         if request is None or isinstance(request, Config):
-            from rnntui.cli import Request
+            from rnntui.config.request import Request
 
             request = Request(request if request is not None else build_config())
         self.request = request

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from rnntui.app.worker import BATCH_INTERVAL_S
 from rnntui.config import Config, ConfigError
-from rnntui.engine.aggregate import GridPoint, Row, RunOutcome, aggregate, choose_columns
+from rnntui.engine.experiment.results import GridPoint, Row, RunOutcome, aggregate, choose_columns
 from rnntui.engine.events import Event
 from rnntui.engine.record import RunRecord
 
@@ -73,8 +73,8 @@ class ExperimentSession:
         Only the config-level checks run here: the task-level ones (building each
         point's task: torch, data sets, maybe a download) run first in the worker
         thread, and a failure there is reported as a rejection (``rejected``)."""
-        from rnntui.engine.experiment import ExperimentRunner
-        from rnntui.engine.grid import Experiment, default_experiment_dir
+        from rnntui.engine.experiment.runner import ExperimentRunner
+        from rnntui.engine.experiment.grid import Experiment, default_experiment_dir
 
         if self.running:
             raise ConfigError("experiment", "one is already running; stop it (t) first")

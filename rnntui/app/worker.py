@@ -150,8 +150,8 @@ def run_training(job: TrainJob) -> str:
     Raises ConfigError (task-level config problems) and CheckpointError before
     any event is emitted or any file written.
     """
-    from rnntui.engine.rundir import RunWriter
-    from rnntui.engine.trainer import Trainer, check_resume, check_runnable
+    from rnntui.engine.launch import open_run
+    from rnntui.engine.trainer import check_resume, check_runnable
 
     cfg = job.cfg
     check_runnable(cfg)
@@ -161,32 +161,26 @@ def run_training(job: TrainJob) -> str:
 
         resume_payload = load_checkpoint(job.resume)
         check_resume(cfg, resume_payload)  # a checkpoint that does not fit: rejected, no run directory
-    writer = RunWriter(job.run_dir, cfg) if job.run_dir is not None else None
     buffer = EventBuffer(job.post)
     buffer.eval_every = cfg.eval_every
     frozen = False
 
-    def callback(event: Event) -> None:
+    def freeze_once_built(event: Event) -> None:
         nonlocal frozen
         if isinstance(event, RunStarted) and not frozen:
             gc.freeze()  # the model is built: no more 200-300 ms full collections mid-run
             frozen = True
-        if writer is not None:
-            writer(event)
-        buffer(event)
 
     if isinstance(job.control, UIRunControl):
         job.control.before_block = buffer.flush
-    trainer = Trainer(cfg, callback, job.control, run_id=job.run_id,
-                      checkpoint_path=writer.checkpoint_path if writer else None, resume=resume_payload)
-    if job.on_trainer is not None:
-        job.on_trainer(trainer)
     try:
-        result = trainer.run()
+        with open_run(cfg, [freeze_once_built, buffer], run_dir=job.run_dir, control=job.control,
+                      run_id=job.run_id, resume=resume_payload) as trainer:
+            if job.on_trainer is not None:
+                job.on_trainer(trainer)
+            result = trainer.run()
     finally:
         buffer.flush()
-        if writer is not None:
-            writer.close()
         if isinstance(job.control, UIRunControl):
             job.control.before_block = None
     return result.status

@@ -38,11 +38,12 @@ from rnntui.engine.events import (
     Samples,
     StepMetrics,
 )
-from rnntui.engine.probes import inspect_probe
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
 from rnntui.tasks import Task, build_task
 
 EVAL_SEED_OFFSET = 1_000_003
+
+Probe = Callable[["Trainer"], "Event | None"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,9 +121,20 @@ class Trainer:
         self.window_loss, self.window_n = 0.0, 0
         self.model: SequenceModel | None = None
         self.task: Task | None = None
-        self.probes: list[Callable[["Trainer"], Event | None]] = []
-        """Called after each evaluation (in the training thread); an event they
-        return is emitted.  Inspect uses this for gradient-per-time-step data."""
+        self.probes: list[Probe] = []
+        """Listeners called after each evaluation, in the training thread, with the
+        trainer; an event they return is emitted (see :meth:`add_probe`)."""
+
+    def add_probe(self, probe: "Probe") -> None:
+        """Call ``probe(trainer)`` after every evaluation, in the training thread (the
+        Inspect probes attach here).  A probe must not change the model or draw from
+        the random generators; an event it returns is emitted."""
+        if probe not in self.probes:
+            self.probes.append(probe)  # list.append is atomic: safe from another thread
+
+    def remove_probe(self, probe: "Probe") -> None:
+        if probe in self.probes:
+            self.probes.remove(probe)
 
     # ------------------------------------------------------------- set-up
     def _emit(self, event: Event) -> None:
@@ -147,8 +159,6 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         self.eval_sets = self.task.eval_sets(eval_gen)
-        if inspect_probe not in self.probes:  # ‖∂L/∂h_t‖ after each evaluation (Inspect view)
-            self.probes.append(inspect_probe)
         spe = self.task.steps_per_epoch
         self.steps_per_epoch = spe
         self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps

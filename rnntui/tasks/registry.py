@@ -7,7 +7,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from rnntui.config import Config, ConfigError
-from rnntui.registry_names import TASK_NAMES
+from rnntui.config.names import TASK_NAMES
 
 if TYPE_CHECKING:
     from rnntui.tasks.base import Task

@@ -370,7 +370,7 @@ class CompareScreen(Screen[None]):
         return new
 
     def action_export(self) -> None:
-        from rnntui.engine.aggregate import export_records
+        from rnntui.engine.experiment.results import export_records
 
         records = self.selected()
         if not records:

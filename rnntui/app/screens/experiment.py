@@ -2,7 +2,7 @@
 
 Pick an experiment preset (``seed000-copy-gating`` ...) or grid over the form's
 settings (``cell=rnn,lstm hidden_size=8,16``), set the trials, press ``s``.
-The runs execute in worker processes (see :mod:`rnntui.engine.experiment`);
+The runs execute in worker processes (see :mod:`rnntui.engine.experiment.runner`);
 the results table -- mean ± standard error per grid point -- fills in as they
 finish, with the overall progress above it.  Highlight a row to see the curves
 of that point's trials; Enter opens them in Compare.  ``t`` stops the runs.
@@ -27,7 +27,7 @@ from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Stati
 from rnntui.app.experiment_session import experiment_session
 from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
 from rnntui.config import Config, ConfigError, build_config
-from rnntui.engine.aggregate import Row, Stat, format_value
+from rnntui.engine.experiment.results import Row, Stat, format_value
 
 
 def format_grid(grid: dict[str, list[Any]]) -> str:
@@ -36,7 +36,7 @@ def format_grid(grid: dict[str, list[Any]]) -> str:
 
 def parse_grid(text: str) -> dict[str, list[Any]]:
     """``"cell=rnn,lstm hidden_size=[8,16]"`` -> a checked grid (ConfigError if bad)."""
-    from rnntui.presets import parse_experiment
+    from rnntui.config.presets import parse_experiment
 
     raw: dict[str, str] = {}
     for token in re.split(r"[\s;]+", text.strip()):
@@ -51,7 +51,7 @@ def parse_grid(text: str) -> dict[str, list[Any]]:
 
 
 def parse_trials(text: str) -> int:
-    from rnntui.presets import parse_experiment
+    from rnntui.config.presets import parse_experiment
 
     return parse_experiment({}, text.strip() or "1")[1]
 
@@ -283,7 +283,7 @@ class ExperimentScreen(Screen[None]):
             self.action_start()
 
     def _load_preset(self, name: str) -> bool:
-        from rnntui.presets import load_preset
+        from rnntui.config.presets import load_preset
 
         try:
             preset = load_preset(name)
@@ -298,7 +298,7 @@ class ExperimentScreen(Screen[None]):
 
     def resolve(self) -> tuple[Config, dict[str, list[Any]], int, str]:
         """The experiment the inputs describe (ConfigError if they are bad)."""
-        from rnntui.presets import load_preset
+        from rnntui.config.presets import load_preset
 
         name = self.query_one("#exp-preset", Input).value.strip()
         grid = parse_grid(self.query_one("#exp-grid", Input).value)

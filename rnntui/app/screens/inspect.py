@@ -77,7 +77,7 @@ class _Snapshot:
             if self.done.is_set():
                 return
             try:
-                from rnntui.engine.probes import snapshot
+                from rnntui.engine.inspect.probes import snapshot
 
                 self.model, self.step = snapshot(self.trainer.model), self.trainer.step
             except Exception as exc:  # never fail the run for a view; the worker reports it
@@ -162,16 +162,16 @@ class InspectScreen(Screen[None]):
         if self._probe_trainer is trainer and self._probe in trainer.probes:
             return
         self._detach_probe()
-        from rnntui.engine.probes import gate_probe
+        from rnntui.engine.inspect.probes import gate_probe
 
         self._probe = functools.partial(gate_probe, sample=self.sample)
         self._probe_trainer = trainer
-        trainer.probes.append(self._probe)  # list.append is atomic; the trainer iterates a live list
+        trainer.add_probe(self._probe)
 
     def _detach_probe(self) -> None:
         trainer, probe = self._probe_trainer, self._probe
-        if trainer is not None and probe in trainer.probes:
-            trainer.probes.remove(probe)
+        if trainer is not None:
+            trainer.remove_probe(probe)
         self._probe = self._probe_trainer = None
 
     # -------------------------------------------------------------- loading
@@ -232,8 +232,8 @@ class InspectScreen(Screen[None]):
         import torch
         from textual.worker import NoActiveWorker, get_current_worker
 
-        from rnntui.engine.inspect_tables import group_totals, parameter_table, parameter_total, shape_cases
-        from rnntui.engine.probes import (PROBE_SEQUENCES, gate_trace_event, hidden_grad_norms, probe_batch, snapshot,
+        from rnntui.engine.inspect.tables import group_totals, parameter_table, parameter_total, shape_cases
+        from rnntui.engine.inspect.probes import (PROBE_SEQUENCES, gate_trace_event, hidden_grad_norms, probe_batch, snapshot,
                                           take)
 
         try:

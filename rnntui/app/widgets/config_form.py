@@ -20,8 +20,8 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from rnntui.app.messages import FormChanged
 from rnntui.app.worker import TaskInfo
 from rnntui.config import Config, ConfigError, build_config, coerce, field_type
-from rnntui.config_help import HELP
-from rnntui.registry_names import CELL_NAMES, TASK_NAMES
+from rnntui.config.help import HELP
+from rnntui.config.names import CELL_NAMES, TASK_NAMES
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run", ("task", "cell", "backend")),

@@ -34,7 +34,7 @@ TITLES = {
 
 
 def param_table(rows: list[Any], groups: list[tuple[str, int]], total: int) -> Table:
-    from rnntui.engine.inspect_tables import group_label
+    from rnntui.engine.inspect.tables import group_label
 
     table = Table(box=None, header_style="bold", padding=(0, 2, 0, 0), expand=False)
     table.add_column("name", no_wrap=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +26,20 @@ from torch import Tensor, nn
 
 from rnntui.cells import RecurrentBase, scratch_twin
 from rnntui.engine.events import GateTrace, HiddenGradients, Log
-from rnntui.engine.inspect_tables import cell_name_of, fill_params, find_cell
+from rnntui.engine.inspect.tables import cell_name_of, fill_params, find_cell
 from rnntui.tasks.base import Batch, Task
 
-if TYPE_CHECKING:
-    from rnntui.engine.trainer import Trainer
+
+
+class ProbeTarget(Protocol):
+    """What a probe reads from the trainer it is attached to (``Trainer.add_probe``)."""
+
+    model: Any
+    task: Any
+    eval_sets: dict
+    device: Any
+    run_id: str
+    step: int
 
 PROBE_SEQUENCES = 16
 """Held-out sequences the gradient probe uses (the first ones of the first batch)."""
@@ -153,12 +162,12 @@ def _shrink(values: Tensor, steps: int, units: int) -> Tensor:
 
 
 # --------------------------------------------------------------------- probes
-def probe_batch(trainer: "Trainer", n: int = PROBE_SEQUENCES) -> Batch:
+def probe_batch(trainer: ProbeTarget, n: int = PROBE_SEQUENCES) -> Batch:
     """The first ``n`` sequences of the first held-out batch (fixed for the run)."""
     return take(trainer.eval_sets[None][0], n).to(trainer.device)
 
 
-def _guard(name: str, trainer: "Trainer", exc: Exception) -> Log | None:
+def _guard(name: str, trainer: ProbeTarget, exc: Exception) -> Log | None:
     """A probe that fails logs once and then stays quiet; the run goes on."""
     flag = f"_inspect_{name}_failed"
     if getattr(trainer, flag, False):
@@ -167,7 +176,7 @@ def _guard(name: str, trainer: "Trainer", exc: Exception) -> Log | None:
     return Log(trainer.run_id, f"inspect: {name} probe failed ({type(exc).__name__}: {exc})", level="warning")
 
 
-def inspect_probe(trainer: "Trainer") -> HiddenGradients | Log | None:
+def inspect_probe(trainer: ProbeTarget) -> HiddenGradients | Log | None:
     """Trainer probe: the gradient profile ``‖∂L/∂h_t‖`` on a fixed held-out batch."""
     if trainer.model is None or trainer.task is None:
         return None
@@ -192,7 +201,7 @@ def gate_trace_event(model: nn.Module, batch: Batch, run_id: str, step: int, sam
     )
 
 
-def gate_probe(trainer: "Trainer", sample: int = 0) -> GateTrace | Log | None:
+def gate_probe(trainer: ProbeTarget, sample: int = 0) -> GateTrace | Log | None:
     """Trainer probe: gate traces of held-out sequence ``sample`` (the Inspect
     view adds it while it is open, so headless runs do not pay for it)."""
     if trainer.model is None or trainer.task is None:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from rnntui.config import Config, ConfigError
-from rnntui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from rnntui.engine.checkpoint import load_checkpoint
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, StepMetrics
-from rnntui.engine.rundir import RunWriter, default_run_dir
-from rnntui.engine.trainer import Trainer, check_resume, check_runnable
+from rnntui.engine.launch import open_run
+from rnntui.engine.rundir import default_run_dir
+from rnntui.engine.trainer import check_resume, check_runnable
 
 
 
@@ -95,28 +96,16 @@ def run_single(
     if resume_payload is not None:
         check_resume(cfg, resume_payload)
     path = Path(out_dir) if out_dir else default_run_dir(cfg)
-    try:
-        writer = RunWriter(path, cfg)
-    except OSError as exc:
-        raise ConfigError("out", f"cannot write the run directory {str(path)!r}: {exc.strerror or exc}") from None
-    if resume_payload is not None:
-        writer.write_history(resume_payload.get("steps", []), resume_payload.get("evals", []))
-    consumers = [writer, ProgressPrinter(stderr)]
+    consumers: list[Any] = [ProgressPrinter(stderr)]
     if json_lines:
         consumers.append(JsonLinesPrinter(stdout))
-
-    def callback(event: Event) -> None:
-        for consumer in consumers:
-            consumer(event)
-
     control = control or RunControl()
-    trainer = Trainer(cfg, callback, control, checkpoint_path=writer.checkpoint_path, resume=resume_payload)
     restore = cancel_on_sigint(control)
     try:
-        result = trainer.run()
+        with open_run(cfg, consumers, run_dir=path, control=control, resume=resume_payload) as trainer:
+            result = trainer.run()
     finally:
         restore()
-        writer.close()
     print(f"[rnntui] results in {path}", file=stderr)
     if result.status == "failed":
         return EXIT_FAILED

@@ -19,8 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_HERE = Path(__file__).resolve().parent
-PRESET_DIRS = (_HERE / "_presets", _HERE.parent / "presets")
+_PACKAGE = Path(__file__).resolve().parent.parent
+PRESET_DIRS = (_PACKAGE / "_presets", _PACKAGE.parent / "presets")
 META_KEYS = ("description", "grid", "trials", "name")
 
 

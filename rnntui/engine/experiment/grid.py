@@ -14,7 +14,7 @@
   summary, checkpoint); :meth:`Experiment.write` keeps ``results.csv`` /
   ``results.json`` up to date with the outcomes known so far.
 
-:mod:`rnntui.engine.experiment` runs the specs.
+:mod:`rnntui.engine.experiment.runner` runs the specs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rnntui.config import Config, ConfigError, build_config
-from rnntui.engine.aggregate import (
+from rnntui.engine.experiment.results import (
     GridPoint,
     Row,
     RunOutcome,

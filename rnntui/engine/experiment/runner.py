@@ -20,7 +20,7 @@
   second) reach ``on_event`` in the calling process with ``run_id`` set to the
   run's id, so a UI can fold them into ``RunRecord`` objects.
 
-The grid, its run specs and the results so far are :mod:`rnntui.engine.grid`'s.
+The grid, its run specs and the results so far are :mod:`rnntui.engine.experiment.grid`'s.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import time
 from typing import Any, Callable, Iterator, Sequence
 
 from rnntui.config import build_config
-from rnntui.engine.aggregate import RunOutcome
+from rnntui.engine.experiment.results import RunOutcome
 from rnntui.engine.events import EVENT_TYPES, Event
-from rnntui.engine.grid import Experiment, RunSpec
+from rnntui.engine.experiment.grid import Experiment, RunSpec
 
 
 def available_cores() -> int:
@@ -108,18 +108,14 @@ def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None
     if _is_set(cancel) or _is_set(abort):
         outcome.status, outcome.reason = "cancelled", "experiment stopped before this run began"
         return outcome
-    writer = None
     try:
         from rnntui.engine.events import Samples, StepMetrics
-        from rnntui.engine.rundir import RunWriter
-        from rnntui.engine.trainer import Trainer
+        from rnntui.engine.launch import open_run
 
         cfg = build_config(spec.config)
-        writer = RunWriter(spec.out_dir, cfg)
         last_step = [0.0]
 
-        def callback(event: Event) -> None:
-            writer(event)
+        def forward(event: Event) -> None:
             if send is None or isinstance(event, Samples):
                 return
             if isinstance(event, StepMetrics):
@@ -129,9 +125,9 @@ def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None
                 last_step[0] = now
             send(event.to_json())
 
-        trainer = Trainer(cfg, callback, _make_control(cancel, abort), run_id=spec.run_id,
-                          checkpoint_path=writer.checkpoint_path)
-        result = trainer.run()
+        with open_run(cfg, [forward], run_dir=spec.out_dir, control=_make_control(cancel, abort),
+                      run_id=spec.run_id) as trainer:
+            result = trainer.run()
         outcome.status, outcome.reason = result.status, result.reason
         outcome.final, outcome.step, outcome.params = dict(result.final), result.step, result.params
         outcome.wall_time_s, outcome.steps, outcome.evals = result.wall_time_s, result.steps, result.evals
@@ -141,9 +137,6 @@ def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None
         if send is not None:
             send({"event": "failed", "run_id": spec.run_id, "step": outcome.step,
                   "reason": outcome.reason, "wall_time_s": outcome.wall_time_s})
-    finally:
-        if writer is not None:
-            writer.close()
     return outcome
 
 

@@ -15,22 +15,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence
+from typing import Any
 
-from rnntui.cli import EXIT_BAD_INPUT, _Parser, add_config_flags, request_from_args
-from rnntui.config import Config, ConfigError
+from rnntui.cli.exit_codes import EXIT_BAD_INPUT
+from rnntui.cli.flags import add_config_flags, config_flags
+from rnntui.config.request import make_request
+from rnntui.config import ConfigError
 
+NAME = "inspect"
 PROG = "rnntui inspect"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        NAME, help="print a model's parameter and shape tables",
         description="Print a recurrent model's parameters (name, shape, count, total) and its "
         "input, output and state shapes for batch_first true/false, bidirectional, an LSTM "
         "projection and a packed batch of variable lengths.",
     )
-    parser.add_argument("--preset", help="preset name or .toml path to take the settings from")
+    parser.add_argument("--preset", default=argparse.SUPPRESS,
+                        help="preset name or .toml path to take the settings from")
     parser.add_argument("--input-size", dest="input_size", metavar="N",
                         help="features per input step (default: the task's input size)")
     parser.add_argument("--batch", metavar="B", help="batch size B of the shape table (default: batch_size)")
@@ -49,65 +53,6 @@ def _positive_int(key: str, text: str | None, default: int) -> int:
     if value < 1:
         raise ConfigError(key, f"got {value}; allowed: an integer >= 1")
     return value
-
-
-def task_sizes(cfg: Config) -> tuple[int, int]:
-    """(input_size, output_size) of the config's task (raises ConfigError)."""
-    from rnntui.tasks import build_task
-
-    task = build_task(cfg)
-    return task.input_size, task.output_size
-
-
-def report(cfg: Config, input_size: int | None = None, batch: int | None = None,
-           seq_len: int | None = None, shapes: bool = True) -> dict[str, Any]:
-    """Everything ``rnntui inspect`` prints, as plain data (also the ``--json`` output);
-    ``shapes=False`` leaves out the shape table."""
-    import torch
-
-    from rnntui.engine.inspect_tables import group_totals, meta_cell, parameter_table, parameter_total, shape_cases
-
-    try:
-        task_in, task_out = task_sizes(cfg)
-    except ConfigError:
-        if input_size is None:
-            raise
-        task_in, task_out = 0, 0  # a task that cannot be built here: no read-out head
-    source = "given" if input_size else "task"
-    input_size = input_size or task_in
-    batch = batch or cfg.batch_size
-    seq_len = seq_len or cfg.seq_len
-    cell = meta_cell(cfg, input_size)
-    rows = parameter_table(cell)
-    total = parameter_total(rows)
-    features = cell.proj_size if getattr(cell, "proj_size", 0) else cell.hidden_size
-    features *= 2 if cfg.bidirectional else 1
-    head_rows: list[dict[str, Any]] = []
-    if task_out:
-        with torch.device("meta"):
-            head = torch.nn.Linear(features, task_out)
-        head_rows = [{"name": f"head.{n}", "shape": list(p.shape), "count": p.numel()}
-                     for n, p in head.named_parameters()]
-    head_total = sum(r["count"] for r in head_rows)
-    return {
-        "cell": cfg.cell,
-        "backend": cfg.backend,
-        "task": cfg.task,
-        "input_size": input_size,
-        "input_size_source": source,
-        "hidden_size": cfg.hidden_size,
-        "num_layers": cfg.num_layers,
-        "bidirectional": cfg.bidirectional,
-        "proj_size": cfg.proj_size,
-        "batch": batch,
-        "seq_len": seq_len,
-        "parameters": [r.to_json() for r in rows],
-        "groups": [{"group": g, "count": n} for g, n in group_totals(rows)],
-        "total": total,
-        "head": {"output_size": task_out, "parameters": head_rows, "total": head_total},
-        "model_total": total + head_total,
-        "shapes": [case.to_json() for case in shape_cases(cfg, input_size, batch, seq_len)] if shapes else [],
-    }
 
 
 def _shape(shape: list[int]) -> str:
@@ -172,16 +117,14 @@ def format_report(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+def run(ns: argparse.Namespace) -> int:
+    from rnntui.engine.inspect.describe import describe_model
+
     try:
-        ns = build_parser().parse_args(args)
         input_size = _positive_int("input_size", ns.input_size, 0)
         batch = _positive_int("batch", ns.batch, 0)
-        cfg = request_from_args(ns).config
-        data = report(cfg, input_size or None, batch or None)
-    except SystemExit as exc:  # argparse: --help (0) or a bad flag (2, message already printed)
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        cfg = make_request(ns.preset, config_flags(ns), ns.set_).config
+        data = describe_model(cfg, input_size or None, batch or None)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -193,7 +136,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_report(data))
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

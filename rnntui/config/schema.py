@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, get_type_hints
 
-from rnntui.registry_names import CELL_NAMES, TASK_NAMES
+from rnntui.config.names import CELL_NAMES, TASK_NAMES
 
 
 class ConfigError(ValueError):

@@ -4,7 +4,7 @@ Progress goes to stderr: a line per finished run, a mean ± standard error line
 per grid point once its trials are all in, and the results table at the end.
 With ``json_lines`` the runs' events (less step metrics), each run's outcome
 and each completed row go to stdout as JSON objects.  The single-run front end
-is :mod:`rnntui.headless`; the runs execute as :mod:`rnntui.engine.experiment`
+is :mod:`rnntui.cli.run`; the runs execute as :mod:`rnntui.engine.experiment.runner`
 describes.
 """
 
@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from rnntui.engine.aggregate import format_table
+from rnntui.engine.experiment.results import format_table
 from rnntui.engine.events import Event
-from rnntui.engine.experiment import ExperimentRunner
-from rnntui.engine.grid import Experiment
-from rnntui.headless import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, JsonLinesPrinter, cancel_on_sigint, format_metrics
+from rnntui.engine.experiment.runner import ExperimentRunner
+from rnntui.engine.experiment.grid import Experiment
+from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from rnntui.cli.run import JsonLinesPrinter, cancel_on_sigint, format_metrics
 
 
 class _SigintTarget:

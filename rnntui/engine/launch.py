@@ -1,0 +1,55 @@
+"""Setting up one run the same way for every front end.
+
+The headless runner, the TUI's training worker and the experiment workers all
+train through :func:`open_run`: it opens the run directory (when there is one),
+feeds it every event before the caller's consumers see it, builds the
+:class:`~rnntui.engine.trainer.Trainer` with the gradient probe attached (the
+``grad_profile`` events the Inspect view plots) and closes the directory when
+the block ends, however it ends.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from rnntui.config import Config, ConfigError
+from rnntui.engine.control import RunControl
+from rnntui.engine.events import Event, EventCallback
+from rnntui.engine.inspect.probes import inspect_probe
+from rnntui.engine.rundir import RunWriter
+from rnntui.engine.trainer import Trainer
+
+
+@contextmanager
+def open_run(cfg: Config, consumers: Sequence[EventCallback] = (), *, run_dir: str | Path | None = None,
+             control: RunControl | None = None, run_id: str | None = None,
+             resume: dict[str, Any] | None = None) -> Iterator[Trainer]:
+    """A ready Trainer whose events go to the run directory, then to ``consumers``.
+
+    ``run_dir`` None: nothing is written (tests, benchmarks).  With ``resume``
+    (a loaded checkpoint) the directory starts with the history it carries, so
+    ``metrics.jsonl`` holds the whole curve.  Raises ConfigError (key ``out``) when
+    the directory cannot be written, before the trainer exists."""
+    try:
+        writer = RunWriter(run_dir, cfg) if run_dir is not None else None
+    except OSError as exc:
+        raise ConfigError("out", f"cannot write the run directory {str(run_dir)!r}: "
+                                 f"{exc.strerror or exc}") from None
+    try:
+        if writer is not None and resume is not None:
+            writer.write_history(resume.get("steps", []), resume.get("evals", []))
+        sinks: list[EventCallback] = ([writer] if writer is not None else []) + list(consumers)
+
+        def callback(event: Event) -> None:
+            for sink in sinks:
+                sink(event)
+
+        trainer = Trainer(cfg, callback, control, run_id=run_id,
+                          checkpoint_path=writer.checkpoint_path if writer is not None else None, resume=resume)
+        trainer.add_probe(inspect_probe)
+        yield trainer
+    finally:
+        if writer is not None:
+            writer.close()
