@@ -406,8 +406,9 @@ def test_mult_learns_previous_bit(name):
                                           ("mgru", "scratch"), ("rnn", "scratch")])
 def test_init_normal(name, backend):
     torch.manual_seed(0)
+    mult = {"mult_bias": 0.7} if name.startswith("m") else {}  # only the multiplicative cells have b_m
     m = build_cell(name, backend=backend, input_size=32, hidden_size=64, num_layers=2,
-                   init="normal", init_std=0.05, mult_bias=0.7)
+                   init="normal", init_std=0.05, **mult)
     ws = torch.cat([p.flatten() for k, p in m.named_parameters() if k.startswith("weight")])
     assert abs(ws.std().item() - 0.05) < 0.005
     assert abs(ws.mean().item()) < 0.005
@@ -452,7 +453,7 @@ def test_chrono_init(name, backend):
 
 def test_invalid_arguments_raise_with_allowed_values():
     kw = dict(input_size=I, hidden_size=H)
-    with pytest.raises(ValueError, match="rnn, lstm, gru, mlstm, mgru"):
+    with pytest.raises(ValueError, match="rnn, gru, lstm, mgru, mlstm"):
         build_cell("transformer", **kw)
     with pytest.raises(ValueError, match="scratch, builtin"):
         build_cell("lstm", backend="cuda", **kw)
@@ -469,8 +470,10 @@ def test_invalid_arguments_raise_with_allowed_values():
         build_cell("gru", forget_bias=1.0, **kw)
     with pytest.raises(ValueError, match="forget_bias"):
         build_cell("lstm", init="chrono", chrono_tmax=10, forget_bias=1.0, **kw)
-    with pytest.raises(ValueError, match="tanh, relu"):
+    with pytest.raises(ValueError, match="Select from 'tanh' or 'relu'"):  # torch's own message
         build_cell("rnn", nonlinearity="sigmoid", **kw)
+    with pytest.raises(ValueError, match="mult_bias=0.0 is not supported by cell 'lstm'; allowed cells: mgru, mlstm"):
+        build_cell("lstm", mult_bias=0.0, **kw)
     with pytest.raises(ValueError, match="proj_size"):
         build_cell("gru", proj_size=2, **kw)
     with pytest.raises(ValueError, match="init_std"):
@@ -480,10 +483,10 @@ def test_invalid_arguments_raise_with_allowed_values():
 
 
 def test_registry_helpers_and_build_cell():
-    assert CELL_NAMES == ("rnn", "lstm", "gru", "mlstm", "mgru")
+    assert CELL_NAMES == ("rnn", "gru", "lstm", "mgru", "mlstm")
     assert BACKENDS == ("scratch", "builtin")
     assert [supports_builtin(n) for n in CELL_NAMES] == [True, True, True, False, False]
-    assert [state_is_tuple(n) for n in CELL_NAMES] == [False, True, False, True, False]
+    assert [state_is_tuple(n) for n in CELL_NAMES] == [False, False, True, False, True]
     expected = {"rnn": (RNN, nn.RNN), "lstm": (LSTM, nn.LSTM), "gru": (GRU, nn.GRU),
                 "mlstm": (MultiplicativeLSTM, None), "mgru": (MultiplicativeGRU, None)}
     for name, (scratch_cls, builtin_cls) in expected.items():

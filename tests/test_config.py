@@ -28,7 +28,7 @@ def test_eval_lengths_accepts_list_and_csv():
     [
         ({"hidden_size": 0}, "hidden_size", "from 1 to 8192"),
         ({"hidden_size": "abc"}, "hidden_size", "an integer"),
-        ({"cell": "transformer"}, "cell", "allowed: rnn, lstm, gru, mlstm, mgru"),
+        ({"cell": "transformer"}, "cell", "allowed: rnn, gru, lstm, mgru, mlstm"),
         ({"task": "sorting"}, "task", "allowed: adding"),
         ({"lr": -1}, "lr", "(0.0, 10.0]"),
         ({"optimizer": "rmsprop"}, "optimizer", "allowed: adam, sgd"),
@@ -81,8 +81,9 @@ def test_experiment_grid_parsing():
         parse_experiment({"cell": []}, 1)
 
 
-def test_every_key_has_help():
-    from rnntui.config import field_names
-    from rnntui.config.help import HELP
+def test_every_key_is_declared_once_with_help_and_a_valid_default():
+    from rnntui.config.schema import KEYS
 
-    assert set(HELP) == set(field_names())
+    for name, key in KEYS.items():
+        assert key.name == name and key.help.strip(), name
+        key.validate(key.default)

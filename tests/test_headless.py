@@ -46,7 +46,7 @@ def test_json_lines_on_stdout(tmp_path, capsys):
     "argv, fragment",
     [
         (["--hidden-size", "abc"], "hidden_size: got 'abc'; allowed: an integer"),
-        (["--set", "cell=elman"], "cell: got 'elman'; allowed: rnn, lstm, gru, mlstm, mgru"),
+        (["--set", "cell=elman"], "cell: got 'elman'; allowed: rnn, gru, lstm, mgru, mlstm"),
         (["--set", "nonsense"], "expected KEY=VALUE"),
         (["--set", "hiden_size=3"], "did you mean 'hidden_size'"),
         (["--preset", "does-not-exist"], "preset: got 'does-not-exist'"),

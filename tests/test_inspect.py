@@ -11,12 +11,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnntui.cells import build_cell
+from rnntui.cells import build_cell, cell_spec
 from rnntui.config import build_config
 from rnntui.engine.events import EVENT_TYPES, GateTrace, HiddenGradients, StepMetrics
 from rnntui.engine.inspect.tables import group_totals, parameter_table, parameter_total, shape_cases
 from rnntui.engine.model import build_model
-from rnntui.engine.inspect.probes import (GATES, MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROBE_SEQUENCES, gate_probe,
+from rnntui.engine.inspect.probes import (MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROBE_SEQUENCES, gate_probe,
                                   gate_trace_event, gate_traces, grad_profile, hidden_grad_norms, inspect_probe)
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer
@@ -232,7 +232,7 @@ def test_gate_activations_lie_in_unit_interval(cell, backend):
     expected = {"rnn": ["h"], "lstm": ["i", "f", "o", "h"], "gru": ["r", "z", "h"],
                 "mlstm": ["i", "f", "o", "m", "h"], "mgru": ["r", "z", "m", "h"]}[cell]
     assert list(traces) == expected
-    for name in GATES[cell]:
+    for name in cell_spec(cell).unit_gates:
         values = traces[name]
         assert values.shape == (9, 7)
         assert float(values.min()) >= 0.0 and float(values.max()) <= 1.0

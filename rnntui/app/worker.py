@@ -24,58 +24,28 @@ from typing import Any, Callable
 from rnntui.config import Config
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import Event, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.tasks.spec import TaskSpec, task_specs
 
 BATCH_INTERVAL_S = 0.25
 
 
-@dataclass(frozen=True)
-class TaskInfo:
-    """What the UI needs to know about a task without importing torch itself."""
-
-    name: str
-    title: str
-    metrics: tuple[tuple[str, str, bool], ...]  # (name, label, higher_is_better); main first
-    options: tuple[str, ...]
-
-    @property
-    def main_metric(self) -> str:
-        return self.metrics[0][0] if self.metrics else ""
-
-    def higher_is_better(self, metric: str) -> bool:
-        base = metric.split("@", 1)[0]
-        for name, _label, higher in self.metrics:
-            if name == base:
-                return higher
-        return not base.endswith("loss")
+TaskInfo = TaskSpec  # what the UI knows of a task is its torch-free spec
 
 
-def load_task_infos() -> dict[str, TaskInfo]:
-    """Import the task modules (and torch) and describe every available task."""
-    from rnntui.tasks import available_tasks, task_class
-
-    infos = {}
-    for name in available_tasks():
-        cls = task_class(name)
-        infos[name] = TaskInfo(
-            name=name,
-            title=getattr(cls, "title", name),
-            metrics=tuple((m.name, m.label, m.higher_is_better) for m in cls.metric_infos),
-            options=tuple(cls.options),
-        )
-    return infos
-
-
-def preload_engine() -> dict[str, TaskInfo]:
-    """Warm the imports a run needs; returns the task descriptions."""
+def preload_engine() -> dict[str, TaskSpec]:
+    """Warm the imports a run needs (torch, cells, tasks); returns the task specs."""
     import rnntui.engine.trainer  # noqa: F401  (torch, cells, tasks)
 
     try:  # torch.optim's first optimiser imports torch._dynamo (~1.3 s): do it now, not at Start
         import torch._dynamo  # noqa: F401
     except Exception:  # pragma: no cover - optional speed-up only
         pass
-    infos = load_task_infos()
+    from rnntui.tasks import available_tasks
+
+    specs = task_specs()
+    usable = {name: specs[name] for name in available_tasks()}
     gc.freeze()  # torch's import leaves ~100k long-lived objects; keep them out of GC passes
-    return infos
+    return usable
 
 
 class EventBuffer:

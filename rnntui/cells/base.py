@@ -45,13 +45,15 @@ import gc
 import math
 import numbers
 import warnings
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 from torch.nn import Parameter
+
+from .spec import CellSpec
 
 __all__ = ["RecurrentBase", "shift_prev", "gc_paused", "fused_backward"]
 
@@ -92,18 +94,31 @@ def shift_prev(seq: Tensor, first: Tensor, reverse: bool) -> Tensor:
 class RecurrentBase(nn.Module):
     """Base class: stacking, directions, dropout, parameters, state layout.
 
-    Subclasses set the class attributes below and implement ``_run_fused`` and
+    Subclasses pass their spec (``class LSTM(RecurrentBase, spec=SPEC)``), which
+    sets the class attributes below, and implement ``_run_fused`` and
     ``_run_steps`` (see the module docstring).
     """
 
+    #: the cell's declaration (set by ``class X(RecurrentBase, spec=SPEC)``)
+    spec: ClassVar[CellSpec]
     #: rows of ``weight_ih`` per hidden unit (1 RNN, 3 GRU, 4 LSTM)
-    gate_count: int = 1
+    gate_count: ClassVar[int] = 1
     #: the state is a ``(h, c)`` tuple (LSTM family)
-    state_is_tuple: bool = False
+    state_is_tuple: ClassVar[bool] = False
     #: has the multiplicative input ``m_t`` (``weight_im``/``weight_hm``/``bias_m``)
-    multiplicative: bool = False
+    multiplicative: ClassVar[bool] = False
     #: short registry name ("rnn", "lstm", ...)
-    cell_name: str = "rnn"
+    cell_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, spec: CellSpec | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if spec is not None:
+            cls.spec = spec
+            cls.gate_count = spec.gate_count
+            cls.state_is_tuple = spec.state_is_tuple
+            cls.multiplicative = spec.multiplicative
+            cls.cell_name = spec.name
+
     #: use the fused sequence kernels (set False to run the step-by-step
     #: autograd reference everywhere, e.g. for double backward)
     fused: bool = True
@@ -163,7 +178,7 @@ class RecurrentBase(nn.Module):
             )
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
-        if proj_size and not (self.state_is_tuple and not self.multiplicative):
+        if proj_size and "proj_size" not in self.spec.option_names:
             raise ValueError(
                 f"proj_size is only supported by the LSTM cell, not by "
                 f"{type(self).__name__} (got proj_size={proj_size})"

@@ -33,10 +33,18 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .spec import CellSpec, Gate
+
 from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
                    record, slot_order, time_order)
 
 __all__ = ["GRU"]
+
+SPEC = CellSpec(
+    name="gru", cls="GRU", title="GRU",
+    gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
+    state=("h",), builtin="GRU", cost=3.0,
+)
 
 
 class GRUPointwise:
@@ -168,7 +176,7 @@ def gru_wcat(w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[
     return torch.cat(parts, 1)
 
 
-class GRU(RecurrentBase):
+class GRU(RecurrentBase, spec=SPEC):
     """From-scratch ``torch.nn.GRU`` (same arguments, state_dict and outputs).
 
     Args: ``input_size, hidden_size, num_layers=1, bias=True,
@@ -178,9 +186,6 @@ class GRU(RecurrentBase):
     (B, T, I) with ``batch_first``, or unbatched (T, I)), ``h`` (L*D, B, H),
     ``output`` (T, B, D*H).
     """
-
-    gate_count = 3
-    cell_name = "gru"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

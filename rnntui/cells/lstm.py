@@ -42,10 +42,24 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .spec import CellSpec, Gate
+from rnntui.config.keys import Key
+
 from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
                    record, slot_order, time_order)
 
 __all__ = ["LSTM", "LSTMPointwise", "to_internal"]
+
+SPEC = CellSpec(
+    name="lstm", cls="LSTM", title="LSTM",
+    gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate", False),
+           Gate("o", "output gate")),
+    state=("h", "c"), builtin="LSTM", cost=4.0,
+    options=(Key("proj_size", int, 0, "LSTM output projection size (0 = none)", lo=0),
+             Key("forget_bias", float, None, "forget-gate bias at init (none = the init scheme's own)",
+                 lo=-100.0, hi=100.0, optional=True)),
+    init_schemes=("default", "normal", "chrono"),
+)
 
 
 def to_internal(w: Optional[Tensor], H: int) -> Optional[Tensor]:
@@ -229,7 +243,7 @@ class _LSTMSeq(torch.autograd.Function):
         return dx, dW, dh0, dc.t(), dw_hr if w_hr is not None else None, None, None
 
 
-class LSTM(RecurrentBase):
+class LSTM(RecurrentBase, spec=SPEC):
     """From-scratch ``torch.nn.LSTM`` (same arguments, state_dict and outputs).
 
     Args: ``input_size, hidden_size, num_layers=1, bias=True,
@@ -239,10 +253,6 @@ class LSTM(RecurrentBase):
     (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)),
     ``h`` (L*D, B, H_out), ``c`` (L*D, B, H), ``output`` (T, B, D*H_out).
     """
-
-    gate_count = 4
-    state_is_tuple = True
-    cell_name = "lstm"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

@@ -43,12 +43,20 @@ from typing import Optional
 
 import torch
 
+from .spec import CellSpec, Gate
+
 from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, record, slot_order,
                    time_order)
 from .gru import GRUPointwise
 from .mlstm import mult_input
 
 __all__ = ["MultiplicativeGRU"]
+
+SPEC = CellSpec(
+    name="mgru", cls="MultiplicativeGRU", title="multiplicative GRU (seed 000)",
+    gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
+    state=("h",), builtin=None, cost=4.0, multiplicative=True, options=("mult_bias",),
+)
 
 
 class _MGRUSeq(torch.autograd.Function):
@@ -143,7 +151,7 @@ class _MGRUSeq(torch.autograd.Function):
         return dxm, dx, dh0, dWh, dWx, dbinit, None
 
 
-class MultiplicativeGRU(RecurrentBase):
+class MultiplicativeGRU(RecurrentBase, spec=SPEC):
     """Multiplicative GRU with the nn.GRU interface (see module docstring).
 
     Args: ``input_size, hidden_size, num_layers=1, bias=True,
@@ -152,10 +160,6 @@ class MultiplicativeGRU(RecurrentBase):
     ``forward(x, h_0=None) -> (output, h_n)`` with ``x`` (T, B, I) (or
     (B, T, I) with ``batch_first``), ``h`` (L*D, B, H), ``output`` (T, B, D*H).
     """
-
-    gate_count = 3
-    multiplicative = True
-    cell_name = "mgru"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

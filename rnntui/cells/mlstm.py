@@ -52,11 +52,25 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .spec import CellSpec, Gate
+from rnntui.config.keys import Key
+
 from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
                    read_slots, record, slot_order, time_order)
 from .lstm import LSTMPointwise, to_internal
 
 __all__ = ["MultiplicativeLSTM", "mult_input"]
+
+SPEC = CellSpec(
+    name="mlstm", cls="MultiplicativeLSTM", title="multiplicative LSTM (seed 000)",
+    gates=(Gate("i", "input gate"), Gate("f", "forget gate"), Gate("g", "cell candidate", False),
+           Gate("o", "output gate")),
+    state=("h", "c"), builtin=None, cost=5.0, multiplicative=True,
+    options=("forget_bias",
+             Key("mult_bias", float, 1.0, "b_m init of the multiplicative cells (1 = x̂≈x; the seed used 0)",
+                 lo=-100.0, hi=100.0)),
+    init_schemes=("default", "normal", "chrono"),
+)
 
 
 def mult_input(x: Tensor, p: dict, mult_bias: float) -> Tensor:
@@ -162,7 +176,7 @@ class _MLSTMSeq(torch.autograd.Function):
         return dxm, dx, dh0, dc.t(), dWcat, dW_ih, None, None
 
 
-class MultiplicativeLSTM(RecurrentBase):
+class MultiplicativeLSTM(RecurrentBase, spec=SPEC):
     """Multiplicative LSTM with the nn.LSTM interface (see module docstring).
 
     Args: ``input_size, hidden_size, num_layers=1, bias=True,
@@ -172,11 +186,6 @@ class MultiplicativeLSTM(RecurrentBase):
     (T, B, I) (or (B, T, I) with ``batch_first``), ``h``/``c`` (L*D, B, H),
     ``output`` (T, B, D*H).
     """
-
-    gate_count = 4
-    state_is_tuple = True
-    multiplicative = True
-    cell_name = "mlstm"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,

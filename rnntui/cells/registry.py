@@ -27,74 +27,66 @@ so ``x̂ ≈ x`` at init; the seed notebook's 0.0 is available).
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
 import numbers
+import warnings
 from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
 
 from .base import RecurrentBase
-from .gru import GRU
-from .lstm import LSTM
-from .mgru import MultiplicativeGRU
-from .mlstm import MultiplicativeLSTM
-from .rnn import RNN
+from .spec import INIT_SCHEMES, CellSpec, cell_spec, cell_specs
 
 __all__ = [
-    "CELL_NAMES", "BACKENDS", "INIT_SCHEMES", "CELL_CLASSES", "build_cell", "init_cell",
-    "supports_builtin", "state_is_tuple", "is_lstm_family", "trace_cell", "scratch_twin",
+    "CELL_NAMES", "BACKENDS", "INIT_SCHEMES", "build_cell", "init_cell", "cell_class",
+    "supports_builtin", "state_is_tuple", "trace_cell", "scratch_twin", "spec_of",
 ]
 
-CELL_NAMES = ("rnn", "lstm", "gru", "mlstm", "mgru")
+CELL_NAMES: tuple[str, ...] = tuple(cell_specs())
 BACKENDS = ("scratch", "builtin")
-INIT_SCHEMES = ("default", "normal", "chrono")
-NONLINEARITIES = ("tanh", "relu")
 
-CELL_CLASSES: dict[str, type] = {
-    "rnn": RNN,
-    "lstm": LSTM,
-    "gru": GRU,
-    "mlstm": MultiplicativeLSTM,
-    "mgru": MultiplicativeGRU,
-}
-_BUILTIN: dict[str, type] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+def cell_class(name: str) -> type[RecurrentBase]:
+    """The from-scratch class of cell ``name`` (its module is imported on first use)."""
+    spec = cell_spec(name)
+    return getattr(importlib.import_module(spec.module), spec.cls)
+
+
+def _builtin_class(spec: CellSpec) -> type[nn.Module] | None:
+    return getattr(nn, spec.builtin) if spec.builtin else None
 
 
 def _allowed(values) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def _check_name(name: str) -> str:
-    if name not in CELL_NAMES:
-        raise ValueError(f"cell name {name!r} is not known; allowed: {_allowed(CELL_NAMES)}")
-    return name
-
-
 def supports_builtin(name: str) -> bool:
     """True when torch has a built-in module for cell ``name``."""
-    return _check_name(name) in _BUILTIN
+    return cell_spec(name).has_builtin
 
 
 def state_is_tuple(name: str) -> bool:
     """True when the cell's state is an ``(h, c)`` tuple (LSTM family)."""
-    return _check_name(name) in ("lstm", "mlstm")
+    return cell_spec(name).state_is_tuple
 
 
-def is_lstm_family(name: str) -> bool:
-    return state_is_tuple(name)
-
-
-def _module_cell_name(module: nn.Module) -> str:
+def spec_of(module: nn.Module) -> CellSpec:
+    """The spec of a recurrent module: a from-scratch cell or its torch twin."""
     if isinstance(module, RecurrentBase):
-        return module.cell_name
-    if isinstance(module, nn.LSTM):
-        return "lstm"
-    if isinstance(module, nn.GRU):
-        return "gru"
-    if isinstance(module, nn.RNN):
-        return "rnn"
+        return module.spec
+    for spec in cell_specs().values():
+        builtin = _builtin_class(spec)
+        if builtin is not None and type(module) is builtin:
+            return spec
     raise TypeError(f"not a recurrent cell module: {type(module).__name__}")
+
+
+def _option_defaults() -> dict[str, Any]:
+    """Default of every key some cell declares in its spec's ``options``."""
+    return {k.name: k.default for spec in cell_specs().values() for k in spec.declared_keys}
 
 
 def build_cell(
@@ -108,67 +100,58 @@ def build_cell(
     dropout: float = 0.0,
     bias: bool = True,
     batch_first: bool = True,
-    nonlinearity: str = "tanh",
-    proj_size: int = 0,
     init: str = "default",
     init_std: float = 0.05,
-    forget_bias: Optional[float] = None,
-    mult_bias: float = 1.0,
     chrono_tmax: Optional[float] = None,
+    **options: Any,
 ) -> nn.Module:
     """Build a recurrent module by name (see the module docstring).
 
     ``backend="scratch"`` gives this package's cells, ``"builtin"`` torch's
-    ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (not available for mlstm/mgru).
-    ``nonlinearity`` is used by "rnn" only, ``mult_bias`` by mlstm/mgru only.
-    Raises ValueError for unknown names and invalid combinations.
+    module with the same equations (the spec's ``builtin``).  ``options`` are the
+    cells' own keys (their specs' ``options``: ``nonlinearity`` for rnn,
+    ``proj_size``/``forget_bias`` for the LSTM, ``mult_bias`` for the
+    multiplicative cells); one that cell ``name`` does not read must keep its
+    default.  Raises ValueError for unknown names and invalid combinations.
     """
-    _check_name(name)
+    spec = cell_spec(name)
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r} is not known; allowed: {_allowed(BACKENDS)}")
-    if backend == "builtin" and not supports_builtin(name):
+    if backend == "builtin" and not spec.has_builtin:
         raise ValueError(
             f"backend 'builtin' is not available for cell {name!r}; allowed: scratch"
         )
-    if nonlinearity not in NONLINEARITIES:
-        raise ValueError(
-            f"nonlinearity {nonlinearity!r} is not known; allowed: {_allowed(NONLINEARITIES)}"
-        )
-    if proj_size and name != "lstm":
-        raise ValueError(
-            f"proj_size={proj_size} is not supported by cell {name!r}; allowed cells: lstm"
-        )
-    _check_init_args(name, init, init_std, forget_bias, chrono_tmax, bias)
-    if not isinstance(mult_bias, numbers.Real) or not math.isfinite(mult_bias):
-        raise ValueError(f"mult_bias must be a finite number, got {mult_bias!r}")
+    defaults = _option_defaults()
+    for key, value in options.items():
+        if key not in defaults:
+            raise TypeError(f"build_cell() got an unexpected keyword argument {key!r}")
+        if key not in spec.option_names and value != defaults[key]:
+            users = [n for n, s in cell_specs().items() if key in s.option_names]
+            raise ValueError(f"{key}={value!r} is not supported by cell {name!r}; allowed cells: {_allowed(users)}")
+    forget_bias = options.get("forget_bias")
+    _check_init_args(spec, init, init_std, forget_bias, chrono_tmax, bias)
 
+    scratch = cell_class(name)
+    accepted = inspect.signature(scratch.__init__).parameters
     kw: dict[str, Any] = dict(
         input_size=input_size, hidden_size=hidden_size, num_layers=num_layers, bias=bias,
         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
     )
-    if name == "rnn":
-        kw["nonlinearity"] = nonlinearity
-    if name == "lstm":
-        kw["proj_size"] = proj_size
-    if name in ("mlstm", "mgru"):
-        kw["mult_bias"] = float(mult_bias)
-    cls = _BUILTIN[name] if backend == "builtin" else CELL_CLASSES[name]
+    kw.update({k: options.get(k, defaults[k]) for k in spec.option_names if k in accepted})
+    cls = _builtin_class(spec) if backend == "builtin" else scratch
     module = cls(**kw)
     init_cell(module, init, init_std=init_std, forget_bias=forget_bias,
               chrono_tmax=chrono_tmax)
     return module
 
 
-def _check_init_args(name, init, init_std, forget_bias, chrono_tmax, bias) -> None:
+def _check_init_args(spec: CellSpec, init, init_std, forget_bias, chrono_tmax, bias) -> None:
     if init not in INIT_SCHEMES:
         raise ValueError(f"init {init!r} is not known; allowed: {_allowed(INIT_SCHEMES)}")
-    lstm_family = name in ("lstm", "mlstm")
+    if init not in spec.init_schemes:
+        users = [n for n, s in cell_specs().items() if init in s.init_schemes]
+        raise ValueError(f"init {init!r} is not available for cell {spec.name!r}; allowed cells: {_allowed(users)}")
     if init == "chrono":
-        if not lstm_family:
-            raise ValueError(
-                f"init 'chrono' needs a cell with a forget gate; allowed cells: lstm, mlstm "
-                f"(got {name!r})"
-            )
         if not bias:
             raise ValueError("init 'chrono' sets gate biases and needs bias=True")
         if (chrono_tmax is None or not isinstance(chrono_tmax, numbers.Real)
@@ -183,11 +166,9 @@ def _check_init_args(name, init, init_std, forget_bias, chrono_tmax, bias) -> No
         if not isinstance(init_std, numbers.Real) or not init_std > 0:
             raise ValueError(f"init_std must be a number > 0, got {init_std!r}")
     if forget_bias is not None:
-        if not lstm_family:
-            raise ValueError(
-                f"forget_bias applies to cells with a forget gate; allowed cells: lstm, mlstm "
-                f"(got {name!r})"
-            )
+        if "forget_bias" not in spec.option_names:
+            users = [n for n, s in cell_specs().items() if "forget_bias" in s.option_names]
+            raise ValueError(f"forget_bias is not supported by cell {spec.name!r}; allowed cells: {_allowed(users)}")
         if not bias:
             raise ValueError("forget_bias needs bias=True")
         if not isinstance(forget_bias, numbers.Real):
@@ -213,8 +194,7 @@ def init_cell(
 
     ``"default"`` keeps the module's fresh construction init (it is torch's
     default already) — call ``module.reset_parameters()`` for a new draw."""
-    name = _module_cell_name(module)
-    _check_init_args(name, init, init_std, forget_bias, chrono_tmax, module.bias)
+    _check_init_args(spec_of(module), init, init_std, forget_bias, chrono_tmax, module.bias)
     H = module.hidden_size
     with torch.no_grad():
         if init == "normal":
@@ -251,7 +231,9 @@ def scratch_twin(module: nn.Module) -> RecurrentBase:
     is one), with the same weights and train/eval mode."""
     if isinstance(module, RecurrentBase):
         return module
-    name = _module_cell_name(module)
+    spec = spec_of(module)
+    cls = cell_class(spec.name)
+    accepted = inspect.signature(cls.__init__).parameters
     p = next(module.parameters())
     kw: dict[str, Any] = dict(
         input_size=module.input_size, hidden_size=module.hidden_size,
@@ -259,14 +241,10 @@ def scratch_twin(module: nn.Module) -> RecurrentBase:
         dropout=module.dropout, bidirectional=module.bidirectional,
         device=p.device, dtype=p.dtype,
     )
-    if name == "rnn":
-        kw["nonlinearity"] = module.nonlinearity
-    if name == "lstm":
-        kw["proj_size"] = module.proj_size
-    import warnings
+    kw.update({k: getattr(module, k) for k in spec.option_names if k in accepted and hasattr(module, k)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        twin = CELL_CLASSES[name](**kw)
+        twin = cls(**kw)
     twin.load_state_dict(module.state_dict())
     twin.train(module.training)
     return twin

@@ -24,10 +24,19 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .spec import CellSpec
+from rnntui.config.keys import Key
+
 from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, proj_in, record, shift_prev,
                    time_order)
 
 __all__ = ["RNN"]
+
+SPEC = CellSpec(
+    name="rnn", cls="RNN", title="Elman RNN", gates=(), state=("h",), builtin="RNN", cost=1.0,
+    options=(Key("nonlinearity", str, "tanh", "activation of the Elman cell",
+                 choices=("tanh", "relu")),),
+)
 
 
 class _RNNSeq(torch.autograd.Function):
@@ -73,7 +82,7 @@ class _RNNSeq(torch.autograd.Function):
         return dA, dh0, dw_hh, None, None
 
 
-class RNN(RecurrentBase):
+class RNN(RecurrentBase, spec=SPEC):
     """From-scratch ``torch.nn.RNN`` (same arguments, state_dict and outputs).
 
     Args: ``input_size, hidden_size, num_layers=1, nonlinearity='tanh',
@@ -83,9 +92,6 @@ class RNN(RecurrentBase):
     with ``batch_first``, or unbatched (T, I)), ``h_0``/``h_n`` (L*D, B, H),
     ``output`` (T, B, D*H).
     """
-
-    gate_count = 1
-    cell_name = "rnn"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,

@@ -3,6 +3,7 @@
     rnntui [--preset NAME|PATH] [--start] [overrides]            the TUI
     rnntui --headless --preset NAME|PATH [overrides] [--json] [--out DIR] [--resume CKPT]
     rnntui presets                                               list the presets
+    rnntui keys [--markdown]                                     every setting, cell and task
     rnntui inspect [overrides] [--json]                          parameter and shape tables
 
 Every config key is a flag (``--hidden-size 20``) and ``--set key=value`` works
@@ -17,13 +18,14 @@ import sys
 from typing import Sequence
 
 from rnntui.cli import inspect as inspect_cmd
+from rnntui.cli import keys as keys_cmd
 from rnntui.cli import presets as presets_cmd
 from rnntui.cli.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from rnntui.cli.flags import Parser, add_config_flags, config_flags
 from rnntui.config import ConfigError
 from rnntui.config.request import Request, make_request
 
-SUBCOMMANDS = (presets_cmd, inspect_cmd)
+SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd)
 """Modules with ``NAME``, ``add_parser(subparsers)`` and ``run(ns) -> exit code``."""
 
 

@@ -1,345 +1,252 @@
-"""Run configuration: one validated dataclass built from layered sources.
+"""Run configuration: every key declared once, one validated dataclass.
 
 Precedence: defaults < preset TOML < CLI flags (``--hidden-size 20`` or
-``--set hidden_size=20``) < UI edits.  Every key is checked; a bad value raises
-:class:`ConfigError` whose message names the key, the bad value and what is
-allowed.  This module imports neither torch nor textual.
+``--set hidden_size=20``) < UI edits.  The keys are the common ones below, then
+the options the cells and tasks declare in their specs; :class:`Config` is built
+from them.  Every value is checked; a bad one raises :class:`ConfigError` whose
+message names the key, the bad value and what is allowed.  Imports neither
+torch nor textual.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import math
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable, get_type_hints
+import difflib
+from typing import Any
 
-from rnntui.config.names import CELL_NAMES, TASK_NAMES
+from rnntui.cells.spec import INIT_SCHEMES, CellSpec, cell_specs
+from rnntui.config.keys import ConfigError, Key
+from rnntui.tasks.spec import LOSSES, TaskSpec, task_specs
+
+__all__ = ["Config", "ConfigError", "KEYS", "build_config", "coerce", "diff", "field_names", "field_type",
+           "key", "to_toml"]
+
+_CELLS: dict[str, CellSpec] = cell_specs()
+_TASKS: dict[str, TaskSpec] = task_specs()
+
+_WHAT = (
+    Key("task", str, "adding", "task to train on", choices=tuple(_TASKS), section="run"),
+    Key("cell", str, "lstm", "recurrent cell", choices=tuple(_CELLS), section="run"),
+    Key("backend", str, "scratch", "scratch (our equations) or builtin (torch's fused nn.RNN/LSTM/GRU)",
+        choices=("scratch", "builtin"), section="run"),
+)
+_MODEL = (
+    Key("hidden_size", int, 32, "hidden units per layer and direction", lo=1, hi=8192, label="hidden",
+        section="model"),
+    Key("num_layers", int, 1, "stacked recurrent layers", lo=1, hi=16, label="layers", section="model"),
+    Key("bidirectional", bool, False, "run a second layer backwards in time", label="bidir", section="model"),
+    Key("dropout", float, 0.0, "dropout between stacked layers", lo=0.0, hi=1.0, hi_open=True, section="model"),
+    Key("bias", bool, True, "use bias vectors"),
+)
+_INIT = (
+    Key("init", str, "default", "weight init: default (torch), normal (seed 000, std init_std), chrono (LSTM)",
+        choices=INIT_SCHEMES),
+    Key("init_std", float, 0.05, "standard deviation for init = normal", lo=0.0, hi=10.0, lo_open=True),
+)
+_TRAINING = (
+    Key("optimizer", str, "adam", "adam or sgd", choices=("adam", "sgd"), section="training"),
+    Key("lr", float, 1e-3, "learning rate", lo=0.0, hi=10.0, lo_open=True, section="training"),
+    Key("lr_schedule", str, "constant",
+        "constant, or cosine: lr·½(1+cos(π·step/steps)), decaying to 0 at the last step",
+        choices=("constant", "cosine")),
+    Key("momentum", float, 0.0, "SGD momentum", lo=0.0, hi=1.0, hi_open=True),
+    Key("weight_decay", float, 0.0, "L2 weight decay", lo=0.0, hi=1.0),
+    Key("batch_size", int, 32, "sequences per training batch", lo=1, hi=65536, label="batch", section="training"),
+    Key("steps", int, 1000, "optimisation steps (generated-data tasks)", lo=0, section="training"),
+    Key("epochs", int, 0, "passes over the training set (dataset tasks; 0 = use steps)", lo=0,
+        section="training"),
+    Key("clip", float, 0.0, "gradient-norm clipping (0 = off)", lo=0.0, section="training"),
+    Key("loss", str, "auto", "loss function: auto picks the task's own", choices=("auto",) + LOSSES),
+)
+_SEQUENCES = (
+    Key("seq_len", int, 50, "training sequence length (delay for copy, bits for binary-addition)",
+        lo=1, hi=100000, label="seq len", section="training"),
+    Key("seq_len_min", int, 0, "if > 0, each batch's length is drawn from [seq_len_min, seq_len]",
+        lo=0, hi=100000, label="min len"),
+    Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1),
+    Key("eval_every", int, 100, "steps between held-out evaluations", lo=1, label="eval every",
+        section="evaluation"),
+    Key("eval_size", int, 1000, "held-out sequences per evaluation length", lo=1, hi=1_000_000,
+        label="eval size", section="evaluation"),
+    Key("n_samples", int, 4, "sample predictions shown per evaluation", lo=0, hi=64),
+)
+_RUN = (
+    Key("seed", int, 0, "random seed (same seed, same numbers)", lo=0, hi=2**32 - 1, section="evaluation"),
+    Key("device", str, "cpu", "cpu, cuda, cuda:N or auto", check="device", section="evaluation"),
+    Key("threads", int, 1, "torch CPU threads", lo=1, hi=256),
+    Key("log_every", int, 10, "steps per reported training-loss point", lo=1),
+    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0),
+)
 
 
-class ConfigError(ValueError):
-    """A configuration value is invalid.  ``key`` names the offending field."""
+def _declared(specs: list[Any]) -> tuple[Key, ...]:
+    """The keys the specs declare, each once (first declaration wins; a second
+    declaration of the same name must be identical)."""
+    out: dict[str, Key] = {}
+    for spec in specs:
+        for k in spec.declared_keys:
+            if k.name in out and out[k.name] != k:
+                raise ValueError(f"config key {k.name!r} is declared twice, differently ({spec.module})")
+            out.setdefault(k.name, k)
+    return tuple(out.values())
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.message = message
+
+KEYS: dict[str, Key] = {
+    k.name: k for k in (*_WHAT, *_MODEL, *_declared(list(_CELLS.values())), *_INIT, *_TRAINING, *_SEQUENCES,
+                        *_declared(list(_TASKS.values())), *_RUN)
+}
+"""Every config key, in the order config files list them."""
 
 
-@dataclass
-class Config:
-    """Every setting of one training run.  Field names are the preset/CLI keys."""
+def _check_references() -> None:
+    for spec in (*_CELLS.values(), *_TASKS.values()):
+        for name in spec.option_names + getattr(spec, "ignores", ()):
+            if name not in KEYS:
+                raise ValueError(f"{spec.module}: SPEC names config key {name!r}, which nothing declares")
 
-    # -- what to train
-    task: str = "adding"
-    cell: str = "lstm"
-    backend: str = "scratch"
-    # -- model
-    hidden_size: int = 32
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    bias: bool = True
-    nonlinearity: str = "tanh"
-    proj_size: int = 0
-    init: str = "default"
-    init_std: float = 0.05
-    forget_bias: float | None = None
-    mult_bias: float = 1.0
-    # -- optimisation
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    lr_schedule: str = "constant"
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    batch_size: int = 32
-    steps: int = 1000
-    epochs: int = 0
-    clip: float = 0.0
-    loss: str = "auto"
-    # -- sequences and evaluation
-    seq_len: int = 50
-    seq_len_min: int = 0
-    eval_lengths: list[int] = field(default_factory=list)
-    eval_every: int = 100
-    eval_size: int = 1000
-    n_samples: int = 4
-    # -- task options
-    n_symbols: int = 8
-    copy_len: int = 10
-    lag: int = 1
-    mem_dim: int = 4
-    recall_index: int = 1
-    dataset: str = "mnist-5k"
-    data_dir: str = ""
-    val_fraction: float = 0.2
-    # -- run
-    seed: int = 0
-    device: str = "cpu"
-    threads: int = 1
-    log_every: int = 10
-    checkpoint_every: int = 0
 
-    # -------------------------------------------------------------- helpers
+_check_references()
+_CELL_ONLY = {name for spec in _CELLS.values() for name in spec.option_names}
+"""Keys that only some cells read: set to anything but the default, the cell must list them."""
+
+
+class _ConfigMethods:
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
 
     def replace(self, **changes: Any) -> "Config":
         return build_config(self.to_dict(), changes)
 
     def validate(self) -> "Config":
-        for f in fields(self):
-            check = _CHECKS.get(f.name)
-            if check is not None:
-                check(getattr(self, f.name), self)
-        _check_cross_field(self)
-        return self
+        for k in KEYS.values():
+            k.validate(getattr(self, k.name))
+        _check_cross_field(self)  # type: ignore[arg-type]
+        return self  # type: ignore[return-value]
 
 
-# ----------------------------------------------------------------- checks
-def _choice(*allowed: str) -> Callable[[Any, Config], None]:
-    def check(value: Any, cfg: Config) -> None:
-        if value not in allowed:
-            raise ValueError(f"got {value!r}; allowed: {', '.join(allowed)}")
-
-    return check
+def _field(k: Key) -> tuple[str, type, Any]:
+    default = dataclasses.field(default_factory=lambda d=k.default: list(d)) if k.type is list \
+        else dataclasses.field(default=k.default)
+    kind = list[int] if k.type is list else (k.type | None if k.optional else k.type)
+    return k.name, kind, default
 
 
-def _int_range(lo: int, hi: int | None = None) -> Callable[[Any, Config], None]:
-    def check(value: Any, cfg: Config) -> None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"got {value!r}; allowed: an integer >= {lo}")
-        if value < lo or (hi is not None and value > hi):
-            span = f">= {lo}" if hi is None else f"from {lo} to {hi}"
-            raise ValueError(f"got {value}; allowed: an integer {span}")
-
-    return check
+Config = dataclasses.make_dataclass("Config", [_field(k) for k in KEYS.values()], bases=(_ConfigMethods,))
+Config.__module__ = __name__  # so that pickle (worker processes) finds it here
+Config.__doc__ = "Every setting of one training run.  Field names are the preset/CLI keys (see ``KEYS``)."
 
 
-def _float_range(lo: float, hi: float | None = None, lo_open: bool = False,
-                 hi_open: bool = False) -> Callable[[Any, Config], None]:
-    def check(value: Any, cfg: Config) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-            raise ValueError(f"got {value!r}; allowed: a finite number")
-        bad_lo = value <= lo if lo_open else value < lo
-        bad_hi = hi is not None and (value >= hi if hi_open else value > hi)
-        if bad_lo or bad_hi:
-            left = "(" if lo_open else "["
-            right = ")" if hi_open else "]"
-            span = f"{left}{lo}, {hi if hi is not None else 'inf'}{right}"
-            raise ValueError(f"got {value}; allowed: a number in {span}")
-
-    return check
-
-
-def _optional_float(value: Any, cfg: Config) -> None:
-    if value is None:
-        return
-    _float_range(-100.0, 100.0)(value, cfg)
-
-
-def _eval_lengths(value: Any, cfg: Config) -> None:
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
-    ):
-        raise ValueError(f"got {value!r}; allowed: a list of integers >= 1, e.g. [16, 32]")
-
-
-def _device(value: Any, cfg: Config) -> None:
-    if not isinstance(value, str) or not (
-        value in ("cpu", "cuda", "auto") or value.startswith("cuda:") and value[5:].isdigit()
-    ):
-        raise ValueError(f"got {value!r}; allowed: cpu, cuda, cuda:N, auto")
-
-
-def _string(value: Any, cfg: Config) -> None:
-    if not isinstance(value, str):
-        raise ValueError(f"got {value!r}; allowed: a string")
-
-
-_CHECKS: dict[str, Callable[[Any, Config], None]] = {
-    "task": _choice(*TASK_NAMES),
-    "cell": _choice(*CELL_NAMES),
-    "backend": _choice("scratch", "builtin"),
-    "hidden_size": _int_range(1, 8192),
-    "num_layers": _int_range(1, 16),
-    "dropout": _float_range(0.0, 1.0, hi_open=True),
-    "nonlinearity": _choice("tanh", "relu"),
-    "proj_size": _int_range(0),
-    "init": _choice("default", "normal", "chrono"),
-    "init_std": _float_range(0.0, 10.0, lo_open=True),
-    "forget_bias": _optional_float,
-    "mult_bias": _float_range(-100.0, 100.0),
-    "optimizer": _choice("adam", "sgd"),
-    "lr": _float_range(0.0, 10.0, lo_open=True),
-    "lr_schedule": _choice("constant", "cosine"),
-    "momentum": _float_range(0.0, 1.0, hi_open=True),
-    "weight_decay": _float_range(0.0, 1.0),
-    "batch_size": _int_range(1, 65536),
-    "steps": _int_range(0),
-    "epochs": _int_range(0),
-    "clip": _float_range(0.0),
-    "loss": _choice("auto", "mse", "bce", "ce"),
-    "seq_len": _int_range(1, 100000),
-    "seq_len_min": _int_range(0, 100000),
-    "eval_lengths": _eval_lengths,
-    "eval_every": _int_range(1),
-    "eval_size": _int_range(1, 1_000_000),
-    "n_samples": _int_range(0, 64),
-    "n_symbols": _int_range(2, 1000),
-    "copy_len": _int_range(1, 1000),
-    "lag": _int_range(1, 1000),
-    "mem_dim": _int_range(1, 1024),
-    "recall_index": _int_range(0, 1000),
-    "dataset": _choice("mnist-5k", "digits-8x8", "mnist"),
-    "data_dir": _string,
-    "val_fraction": _float_range(0.0, 1.0, lo_open=True, hi_open=True),
-    "seed": _int_range(0, 2**32 - 1),
-    "device": _device,
-    "threads": _int_range(1, 256),
-    "log_every": _int_range(1),
-    "checkpoint_every": _int_range(0),
-}
-
-
-def _wrap_checks() -> None:
-    """Re-raise every check's ValueError as a ConfigError that names the key."""
-    for key, check in list(_CHECKS.items()):
-        def wrapped(value: Any, cfg: Config, _check=check, _key=key) -> None:
-            try:
-                _check(value, cfg)
-            except ConfigError:
-                raise
-            except ValueError as exc:
-                raise ConfigError(_key, str(exc)) from None
-
-        _CHECKS[key] = wrapped
-
-
-_wrap_checks()
-
-
-def _check_cross_field(cfg: Config) -> None:
-    if cfg.proj_size and cfg.cell != "lstm":
-        raise ConfigError("proj_size", f"got {cfg.proj_size}; only cell 'lstm' supports a projection (use 0)")
+def _check_cross_field(cfg: Any) -> None:
+    cell, task = _CELLS[cfg.cell], _TASKS[cfg.task]
+    for name in sorted(_CELL_ONLY - set(cell.option_names)):
+        value = getattr(cfg, name)
+        if value != KEYS[name].default:
+            users = [f"{c.name!r}" for c in _CELLS.values() if name in c.option_names]
+            who = f"cells {', '.join(users)} use" if len(users) > 1 else f"cell {users[0]} uses"
+            raise ConfigError(name, f"got {value!r}; only {who} {name} (allowed for {cell.name!r}: "
+                                    f"{KEYS[name].default!r})")
     if cfg.proj_size and cfg.proj_size >= cfg.hidden_size:
         raise ConfigError("proj_size", f"got {cfg.proj_size}; allowed: 0 or less than hidden_size ({cfg.hidden_size})")
-    if cfg.backend == "builtin" and cfg.cell in ("mlstm", "mgru"):
-        raise ConfigError("backend", f"got 'builtin'; cell {cfg.cell!r} exists only from scratch (allowed: scratch)")
-    if cfg.init == "chrono" and cfg.cell not in ("lstm", "mlstm"):
-        raise ConfigError("init", f"got 'chrono'; chrono init is for lstm/mlstm (allowed here: default, normal)")
+    if cfg.backend == "builtin" and not cell.has_builtin:
+        raise ConfigError("backend", f"got 'builtin'; cell {cell.name!r} exists only from scratch (allowed: scratch)")
+    if cfg.init not in cell.init_schemes:
+        raise ConfigError("init", f"got {cfg.init!r}; cell {cell.name!r} allows: {', '.join(cell.init_schemes)}")
+    if (cfg.init == "chrono" or cfg.forget_bias is not None) and not cfg.bias:
+        what = "init 'chrono'" if cfg.init == "chrono" else "forget_bias"
+        raise ConfigError("bias", f"got false; {what} sets gate biases and needs bias = true")
+    if cfg.init == "chrono" and cfg.forget_bias is not None:
+        raise ConfigError("forget_bias", f"got {cfg.forget_bias!r}; init 'chrono' sets the forget bias itself "
+                                         f"(allowed with chrono: none)")
     if cfg.seq_len_min and cfg.seq_len_min > cfg.seq_len:
         raise ConfigError("seq_len_min", f"got {cfg.seq_len_min}; allowed: 0 (fixed length) or at most seq_len ({cfg.seq_len})")
     if cfg.dropout and cfg.num_layers == 1:
         raise ConfigError("dropout", f"got {cfg.dropout}; dropout acts between stacked layers, so it needs num_layers >= 2 (or use 0)")
+    if cfg.loss != "auto" and cfg.loss not in task.losses:
+        raise ConfigError("loss", f"got {cfg.loss!r}; task {task.name!r} allows: auto, {', '.join(task.losses)}")
 
 
 # -------------------------------------------------------- building configs
-_FIELD_TYPES: dict[str, Any] = {}
+def key(name: str) -> Key:
+    """The declaration of config key ``name`` (ConfigError with a suggestion otherwise)."""
+    if name not in KEYS:
+        raise _unknown_key(name)
+    return KEYS[name]
 
 
 def field_names() -> list[str]:
-    return [f.name for f in fields(Config)]
+    return list(KEYS)
 
 
-def field_type(key: str) -> Any:
-    if not _FIELD_TYPES:
-        _FIELD_TYPES.update(get_type_hints(Config))
-    return _FIELD_TYPES[key]
+def field_type(name: str) -> Any:
+    """``int``, ``float``, ``bool``, ``str`` or ``list`` (of integers)."""
+    return key(name).type
 
 
-def _unknown_key(key: str) -> ConfigError:
-    import difflib
-
-    close = difflib.get_close_matches(key, field_names(), n=1)
+def _unknown_key(name: str) -> ConfigError:
+    close = difflib.get_close_matches(name, list(KEYS), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return ConfigError(key, f"unknown setting{hint} (see `rnntui --help` for all keys)")
+    return ConfigError(name, f"unknown setting{hint} (see `rnntui --help` for all keys)")
 
 
-def coerce(key: str, value: Any) -> Any:
-    """Convert ``value`` (from TOML, a flag string or a UI field) to the type of ``key``."""
-    if key not in field_names():
-        raise _unknown_key(key)
-    kind = field_type(key)
-    try:
-        if isinstance(value, str):
-            return _parse_string(key, kind, value)
-        if kind is float or kind == (float | None):
-            if isinstance(value, int) and not isinstance(value, bool):
-                return float(value)
-        return value
-    except ConfigError:
-        raise
-    except (ValueError, SyntaxError):
-        raise ConfigError(key, f"got {value!r}; allowed: {_describe(kind)}") from None
+def coerce(name: str, value: Any) -> Any:
+    """Convert ``value`` (from TOML, a flag string or a UI field) to the type of ``name``."""
+    return key(name).parse(value)
 
 
-def _describe(kind: Any) -> str:
-    return {
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        str: "a string",
-        list[int]: "a list of integers such as [16,32] or 16,32",
-    }.get(kind, "a number or none")
-
-
-def _parse_string(key: str, kind: Any, text: str) -> Any:
-    text = text.strip()
-    if kind is bool:
-        low = text.lower()
-        if low in ("true", "yes", "on", "1"):
-            return True
-        if low in ("false", "no", "off", "0"):
-            return False
-        raise ValueError(text)
-    if kind is int:
-        return int(text)
-    if kind is float:
-        return float(text)
-    if kind == (float | None):
-        return None if text.lower() in ("", "none", "null") else float(text)
-    if kind == list[int]:
-        if text in ("", "[]"):
-            return []
-        parsed = ast.literal_eval(text if text.startswith("[") else f"[{text}]")
-        if not isinstance(parsed, list):
-            raise ValueError(text)
-        return [int(v) if isinstance(v, int) else _bad_int(v) for v in parsed]
-    return text
-
-
-def _bad_int(value: Any) -> int:
-    raise ValueError(value)
-
-
-def build_config(*layers: dict[str, Any]) -> Config:
+def build_config(*layers: dict[str, Any]) -> Any:
     """Merge ``layers`` (later wins) over the defaults, coerce and validate."""
     values: dict[str, Any] = {}
     for layer in layers:
-        for key, value in layer.items():
-            values[key] = coerce(key, value)
-    try:
-        cfg = Config(**values)
-    except TypeError as exc:  # pragma: no cover - guarded by coerce()
-        raise ConfigError("config", str(exc)) from None
-    return cfg.validate()
+        for name, value in layer.items():
+            values[name] = coerce(name, value)
+    return Config(**values).validate()
 
 
-def diff(a: Config, b: Config) -> dict[str, tuple[Any, Any]]:
+def tasks() -> dict[str, TaskSpec]:
+    """The task specs the schema was built from."""
+    return dict(_TASKS)
+
+
+def cells() -> dict[str, CellSpec]:
+    """The cell specs the schema was built from."""
+    return dict(_CELLS)
+
+
+def task_keys(task: str) -> tuple[str, ...]:
+    """The keys that are ``task``'s own (its options, and ``loss`` when it offers a choice)."""
+    spec = _TASKS[task]
+    return spec.option_names + (("loss",) if len(spec.losses) > 1 else ())
+
+
+def applies(name: str, task: str, cell: str) -> bool:
+    """Whether key ``name`` means anything for ``task`` trained with ``cell``: a
+    task option only for the tasks that list it, a cell option only for the cells
+    that list it, ``loss`` when the task offers a choice, a common key unless the
+    task ignores it."""
+    if name == "loss":
+        return len(_TASKS[task].losses) > 1
+    task_options = {n for t in _TASKS.values() for n in t.option_names}
+    if name in task_options and name not in _TASKS[task].option_names:
+        return False
+    if name in _CELL_ONLY and name not in _CELLS[cell].option_names:
+        return False
+    return name not in _TASKS[task].ignores
+
+
+def diff(a: Any, b: Any) -> dict[str, tuple[Any, Any]]:
     """Keys whose values differ between two configs, as (a, b) pairs."""
     da, db = a.to_dict(), b.to_dict()
     return {k: (da[k], db[k]) for k in da if da[k] != db[k]}
 
 
-def to_toml(cfg: Config | dict[str, Any]) -> str:
+def to_toml(cfg: Any) -> str:
     """Serialise a config as TOML (top-level keys; None values are omitted)."""
-    data = cfg.to_dict() if isinstance(cfg, Config) else cfg
+    data = cfg if isinstance(cfg, dict) else cfg.to_dict()
     lines = []
-    for key, value in data.items():
+    for name, value in data.items():
         if value is None:
             continue
-        lines.append(f"{key} = {_toml_value(value)}")
+        lines.append(f"{name} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnntui.cells import build_cell
+from rnntui.cells import build_cell, cell_spec
 from rnntui.config import Config
 from rnntui.tasks.base import Task
 
@@ -49,13 +49,10 @@ def build_model(cfg: Config, task: Task) -> SequenceModel:
         dropout=cfg.dropout,
         bias=cfg.bias,
         batch_first=True,
-        nonlinearity=cfg.nonlinearity,
-        proj_size=cfg.proj_size,
         init=cfg.init,
         init_std=cfg.init_std,
-        forget_bias=cfg.forget_bias,
-        mult_bias=cfg.mult_bias,
         chrono_tmax=cfg.seq_len,
+        **{name: getattr(cfg, name) for name in cell_spec(cfg.cell).option_names},
     )
     features = (cfg.proj_size or cfg.hidden_size) * (2 if cfg.bidirectional else 1)
     model = SequenceModel(rnn, features, task.output_size, task.per_step)

@@ -22,23 +22,21 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.spec import Metric, TaskSpec
 
 TOLERANCE = 0.04
 
 
-@register
-class AddingTask(Task):
-    name = "adding"
-    title = "Adding problem"
-    per_step = False
-    metric_infos = (
-        MetricInfo("mse", "MSE", higher_is_better=False),
-        MetricInfo("acc", f"acc (|err| < {TOLERANCE})"),
-    )
-    options = ("seq_len_min",)
+SPEC = TaskSpec(
+    name="adding", cls="AddingTask", title="Adding problem", per_step=False,
+    metrics=(Metric("mse", "MSE", higher_is_better=False), Metric("acc", f"acc (|err| < {TOLERANCE})")),
+    baseline="predict 1.0, the mean sum: MSE = Var(v_a + v_b) = 1/6 ≈ 0.167",
+    losses=("mse",), options=("seq_len_min",),
+)
 
+
+class AddingTask(Task, spec=SPEC):
     input_size = 2
     output_size = 1
 
@@ -49,7 +47,6 @@ class AddingTask(Task):
                 f"got {cfg.seq_len_min}; allowed: 0 (fixed length) or >= 2")
         require(all(n >= 2 for n in cfg.eval_lengths), "eval_lengths",
                 f"got {cfg.eval_lengths}; the adding problem needs lengths >= 2")
-        require(cfg.loss in ("auto", "mse"), "loss", f"got {cfg.loss!r}; the adding problem allows: auto, mse")
         self.variable = bool(cfg.seq_len_min)
 
     def make_batch(self, batch_size: int, length: int, gen: torch.Generator) -> Batch:

@@ -25,6 +25,7 @@ import torch
 from rich.text import Text
 
 from rnntui.config import Config, ConfigError
+from rnntui.tasks.spec import Metric, TaskSpec
 
 OK_STYLE = "bold green"
 BAD_STYLE = "bold red"
@@ -56,33 +57,38 @@ class Batch:
         )
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    """How to show a metric: its name, a label, and whether higher is better."""
-
-    name: str
-    label: str
-    higher_is_better: bool = True
-
-
 class Task(ABC):
-    """Base class of all tasks.  Subclasses set the class attributes and implement
+    """Base class of all tasks.  A subclass passes its spec
+    (``class AddingTask(Task, spec=SPEC)``), which gives it ``name``, ``title``,
+    ``per_step``, ``streaming``, ``finite`` and ``metric_infos``, and implements
     :meth:`make_batch`, :meth:`loss`, :meth:`metrics` and :meth:`render`."""
 
+    spec: ClassVar[TaskSpec]
     name: ClassVar[str]
     title: ClassVar[str]
     per_step: ClassVar[bool] = False
     streaming: ClassVar[bool] = False
     finite: ClassVar[bool] = False
-    metric_infos: ClassVar[tuple[MetricInfo, ...]] = ()
-    options: ClassVar[tuple[str, ...]] = ()
-    """Config keys the task reads besides the common ones (shown in the UI form)."""
+    metric_infos: ClassVar[tuple[Metric, ...]] = ()
+
+    def __init_subclass__(cls, spec: TaskSpec | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if spec is not None:
+            cls.spec = spec
+            cls.name, cls.title = spec.name, spec.title
+            cls.per_step, cls.streaming, cls.finite = spec.per_step, spec.streaming, spec.finite
+            cls.metric_infos = spec.metrics
 
     input_size: int
     output_size: int
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+
+    @property
+    def loss_kind(self) -> str:
+        """The loss this run trains with: ``loss``, or the task's own for ``auto``."""
+        return self.spec.losses[0] if self.cfg.loss == "auto" else self.cfg.loss
 
     # ---------------------------------------------------------------- data
     @abstractmethod
@@ -152,7 +158,7 @@ class Task(ABC):
         return {}
 
     @property
-    def main_metric(self) -> MetricInfo:
+    def main_metric(self) -> Metric:
         return self.metric_infos[0]
 
     # ------------------------------------------------------------- samples

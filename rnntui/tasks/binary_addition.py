@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.spec import Metric, TaskSpec
 
 
 def add_bits(a_bits: torch.Tensor, b_bits: torch.Tensor) -> torch.Tensor:
@@ -45,21 +45,21 @@ def bits_to_int(bits: torch.Tensor) -> int:
     return sum(int(v) << i for i, v in enumerate(bits.tolist()))
 
 
-@register
-class BinaryAdditionTask(Task):
-    name = "binary-addition"
-    title = "Binary addition"
-    per_step = True
-    streaming = True
-    metric_infos = (MetricInfo("exact", "exact sums"), MetricInfo("bit_acc", "bit accuracy"))
-    options = ("loss",)
+SPEC = TaskSpec(
+    name="binary-addition", cls="BinaryAdditionTask", title="Binary addition", per_step=True, streaming=True,
+    metrics=(Metric("exact", "exact sums"), Metric("bit_acc", "bit accuracy")),
+    baseline="guess every bit: bit accuracy 1/2",
+    losses=("bce", "mse", "ce"),
+)
 
+
+class BinaryAdditionTask(Task, spec=SPEC):
     input_size = 2
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
         require(cfg.seq_len_min == 0, "seq_len_min", "binary-addition uses a fixed number of bits; set seq_len_min = 0")
-        self.kind = "bce" if cfg.loss == "auto" else cfg.loss
+        self.kind = self.loss_kind
         self.output_size = 2 if self.kind == "ce" else 1
 
     def make_batch(self, batch_size: int, length: int, gen: torch.Generator) -> Batch:

@@ -37,27 +37,28 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import BAD_STYLE, OK_STYLE, Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import BAD_STYLE, OK_STYLE, Batch, Task, ok_text, require
+from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 BLANK = 0
 
 
-@register
-class CopyTask(Task):
-    name = "copy"
-    title = "Copying memory"
-    per_step = True
-    metric_infos = (
-        MetricInfo("acc", "symbol accuracy"),
-        MetricInfo("exact", "exact copies"),
-        MetricInfo("ce", "cross-entropy", higher_is_better=False),
-    )
-    options = ("n_symbols", "copy_len", "seq_len_min")
+SPEC = TaskSpec(
+    name="copy", cls="CopyTask", title="Copying memory", per_step=True,
+    metrics=(Metric("acc", "symbol accuracy"), Metric("exact", "exact copies"),
+             Metric("ce", "cross-entropy", higher_is_better=False)),
+    baseline="memoryless: blanks, then a uniform guess of the K symbols: cross-entropy K·ln(A)/(T+2K), "
+             "symbol accuracy 1/A, exact copies A^-K",
+    losses=("ce",),
+    options=(Key("n_symbols", int, 8, "alphabet size", lo=2, hi=1000, label="symbols"),
+             Key("copy_len", int, 10, "symbols to remember", lo=1, hi=1000, label="copy len"),
+             "seq_len_min"),
+)
 
+
+class CopyTask(Task, spec=SPEC):
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
-        require(cfg.loss in ("auto", "ce"), "loss", f"got {cfg.loss!r}; the copy task allows: auto, ce")
         require(cfg.seq_len_min == 0 or cfg.seq_len_min >= 1, "seq_len_min", "allowed: 0 or >= 1")
         self.n_symbols = cfg.n_symbols
         self.copy_len = cfg.copy_len

@@ -21,30 +21,30 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 NOISE = 0.1
 TOLERANCE = 0.05
 SHOWN = 6
 
 
-@register
-class CopyMemoryTask(Task):
-    name = "copy-memory"
-    title = "Copy memory (regression)"
-    per_step = False
-    metric_infos = (
-        MetricInfo("mse", "MSE", higher_is_better=False),
-        MetricInfo("acc", f"vectors within {TOLERANCE}"),
-    )
-    options = ("mem_dim", "seq_len_min")
+SPEC = TaskSpec(
+    name="copy-memory", cls="CopyMemoryTask", title="Copy memory (regression)", per_step=False,
+    metrics=(Metric("mse", "MSE", higher_is_better=False), Metric("acc", f"vectors within {TOLERANCE}")),
+    baseline="predict the mean vector: MSE = 1/12",
+    losses=("mse",),
+    options=(Key("mem_dim", int, 4, "size of the vector to remember", lo=1, hi=1024,
+                 label="mem dim"),
+             "seq_len_min"),
+)
 
+
+class CopyMemoryTask(Task, spec=SPEC):
     output_size: int
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
-        require(cfg.loss in ("auto", "mse"), "loss", f"got {cfg.loss!r}; copy-memory allows: auto, mse")
         self.input_size = cfg.mem_dim
         self.output_size = cfg.mem_dim
 

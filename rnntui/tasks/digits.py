@@ -39,8 +39,8 @@ from rich.style import Style
 from rich.text import Text
 
 from rnntui.config import Config, ConfigError
-from rnntui.tasks.base import Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 SPLIT_SEED = 20250316
 """Seed of the shuffle before the bundled sets' train/held-out split (fixed, so
@@ -93,22 +93,27 @@ def confusion(out: torch.Tensor, batch: Batch, classes: int = CLASSES) -> torch.
     return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
 
 
-@register
-class DigitsTask(Task):
-    name = "digits"
-    title = "Digits, row by row"
-    per_step = False
-    finite = True
-    metric_infos = (MetricInfo("acc", "accuracy"),)
-    options = ("dataset", "data_dir", "val_fraction")
+SPEC = TaskSpec(
+    name="digits", cls="DigitsTask", title="Digits, row by row", per_step=False, finite=True,
+    metrics=(Metric("acc", "accuracy"),),
+    baseline="guess a class: accuracy 1/10, cross-entropy ln 10",
+    losses=("ce",),
+    options=(Key("dataset", str, "mnist-5k", "digits data: mnist-5k, digits-8x8 (bundled) or mnist (IDX files)",
+                 choices=("mnist-5k", "digits-8x8", "mnist")),
+             Key("data_dir", str, "", "folder with MNIST IDX files / download cache", label="data dir"),
+             Key("val_fraction", float, 0.2, "held-out fraction of a bundled dataset", lo=0.0, hi=1.0,
+                 lo_open=True, hi_open=True, label="val frac")),
+    ignores=("seq_len", "eval_lengths", "eval_size"),
+)
 
+
+class DigitsTask(Task, spec=SPEC):
     output_size = CLASSES
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
         require(not cfg.eval_lengths, "eval_lengths",
                 f"got {cfg.eval_lengths}; digit images have a fixed number of rows (use [])")
-        require(cfg.loss in ("auto", "ce"), "loss", f"got {cfg.loss!r}; digits allows: auto, ce")
         self.train_x, self.train_y, self.held_x, self.held_y = load_split(cfg)
         self.rows, self.input_size = int(self.train_x.shape[1]), int(self.train_x.shape[2])
         self.scale = 255.0 if self.train_x.dtype == torch.uint8 else 1.0

@@ -25,28 +25,29 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import BAD_STYLE, Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import BAD_STYLE, Batch, Task, ok_text, require
+from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 SHOWN_STEPS = 24
 
 
-@register
-class EchoTask(Task):
-    name = "echo"
-    title = "Echo (delayed recall stream)"
-    per_step = True
-    streaming = True
-    metric_infos = (MetricInfo("acc", "step accuracy"),)
-    options = ("n_symbols", "lag")
+SPEC = TaskSpec(
+    name="echo", cls="EchoTask", title="Echo (delayed recall stream)", per_step=True, streaming=True,
+    metrics=(Metric("acc", "step accuracy"),),
+    baseline="guess a symbol: step accuracy 1/A, cross-entropy ln A",
+    losses=("ce",),
+    options=("n_symbols", Key("lag", int, 1, "how many steps back to echo", lo=1, hi=1000),
+             "seq_len_min"),
+)
 
+
+class EchoTask(Task, spec=SPEC):
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
         lo = cfg.seq_len_min or cfg.seq_len
         require(cfg.lag < lo, "lag", f"got {cfg.lag}; allowed: less than the training length ({lo} steps)")
         short = [n for n in cfg.eval_lengths if n <= cfg.lag]
         require(not short, "eval_lengths", f"got {short}; with lag {cfg.lag} a sequence needs more than {cfg.lag} steps")
-        require(cfg.loss in ("auto", "ce"), "loss", f"got {cfg.loss!r}; echo allows: auto, ce")
         self.lag = cfg.lag
         self.input_size = cfg.n_symbols
         self.output_size = cfg.n_symbols

@@ -24,20 +24,24 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 DIGITS = 10
 
 
-@register
-class RecallTask(Task):
-    name = "recall"
-    title = "Digit recall"
-    per_step = False
-    metric_infos = (MetricInfo("acc", "accuracy"),)
-    options = ("recall_index", "seq_len_min")
+SPEC = TaskSpec(
+    name="recall", cls="RecallTask", title="Digit recall", per_step=False,
+    metrics=(Metric("acc", "accuracy"),),
+    baseline="guess a digit: accuracy 1/10",
+    losses=("ce",),
+    options=(Key("recall_index", int, 1, "which position to recall, 0-based", lo=0, hi=1000,
+                 label="recall idx"),
+             "seq_len_min"),
+)
 
+
+class RecallTask(Task, spec=SPEC):
     input_size = DIGITS
     output_size = DIGITS
 
@@ -50,7 +54,6 @@ class RecallTask(Task):
         short = [n for n in cfg.eval_lengths if n <= k]
         require(not short, "eval_lengths",
                 f"got {short}; recall_index {k} needs sequences longer than {k} steps")
-        require(cfg.loss in ("auto", "ce"), "loss", f"got {cfg.loss!r}; recall allows: auto, ce")
         self.index = k
 
     def make_batch(self, batch_size: int, length: int, gen: torch.Generator) -> Batch:

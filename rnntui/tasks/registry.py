@@ -1,5 +1,9 @@
-"""Task registry: name -> Task class.  A task module registers itself with
-``@register``; :func:`get_task` imports all task modules on first use."""
+"""Task registry: name -> Task class, from the tasks' specs.
+
+A task module is imported the first time its task is built (its spec says
+which module and class); the specs themselves are read without importing
+anything (see :mod:`rnntui.tasks.spec`).
+"""
 
 from __future__ import annotations
 
@@ -7,39 +11,22 @@ import importlib
 from typing import TYPE_CHECKING
 
 from rnntui.config import Config, ConfigError
-from rnntui.config.names import TASK_NAMES
+from rnntui.tasks.spec import task_specs
 
 if TYPE_CHECKING:
     from rnntui.tasks.base import Task
 
-TASKS: dict[str, type["Task"]] = {}
-
-_MODULES = {
-    "adding": "adding",
-    "binary-addition": "binary_addition",
-    "copy": "copy",
-    "copy-memory": "copy_memory",
-    "digits": "digits",
-    "echo": "echo",
-    "recall": "recall",
-    "xor": "xor",
-}
-
-
-def register(cls: type["Task"]) -> type["Task"]:
-    TASKS[cls.name] = cls
-    return cls
-
 
 def task_class(name: str) -> type["Task"]:
-    if name not in TASKS:
-        if name not in _MODULES:
-            raise ConfigError("task", f"got {name!r}; allowed: {', '.join(TASK_NAMES)}")
-        try:
-            importlib.import_module(f"rnntui.tasks.{_MODULES[name]}")
-        except ModuleNotFoundError as exc:
-            raise ConfigError("task", f"task {name!r} is not available in this build ({exc.name})") from None
-    return TASKS[name]
+    specs = task_specs()
+    if name not in specs:
+        raise ConfigError("task", f"got {name!r}; allowed: {', '.join(specs)}")
+    spec = specs[name]
+    try:
+        module = importlib.import_module(spec.module)
+    except ModuleNotFoundError as exc:
+        raise ConfigError("task", f"task {name!r} is not available in this build ({exc.name})") from None
+    return getattr(module, spec.cls)
 
 
 def build_task(cfg: Config) -> "Task":
@@ -49,7 +36,7 @@ def build_task(cfg: Config) -> "Task":
 def available_tasks() -> list[str]:
     """Registered task names whose module imports."""
     names = []
-    for name in TASK_NAMES:
+    for name in task_specs():
         try:
             task_class(name)
         except ConfigError:

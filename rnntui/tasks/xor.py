@@ -20,27 +20,26 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import BAD_STYLE, Batch, MetricInfo, Task, ok_text, require
-from rnntui.tasks.registry import register
+from rnntui.tasks.base import BAD_STYLE, Batch, Task, ok_text, require
+from rnntui.tasks.spec import Metric, TaskSpec
 
 SHOWN_STEPS = 32
 
 
-@register
-class XorTask(Task):
-    name = "xor"
-    title = "Sequential XOR"
-    per_step = True
-    streaming = True
-    metric_infos = (MetricInfo("acc", "step accuracy"),)
-    options = ()
+SPEC = TaskSpec(
+    name="xor", cls="XorTask", title="Sequential XOR", per_step=True, streaming=True,
+    metrics=(Metric("acc", "step accuracy"),),
+    baseline="guess every bit: step accuracy 1/2",
+    losses=("bce",), options=("seq_len_min",),
+)
 
+
+class XorTask(Task, spec=SPEC):
     input_size = 1
     output_size = 1
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
-        require(cfg.loss in ("auto", "bce"), "loss", f"got {cfg.loss!r}; xor allows: auto, bce")
         require((cfg.seq_len_min or cfg.seq_len) >= 2, "seq_len", "xor needs sequences of at least 2 steps")
         require(all(n >= 2 for n in cfg.eval_lengths), "eval_lengths",
                 f"got {cfg.eval_lengths}; xor needs sequences of at least 2 steps")

@@ -20,32 +20,22 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from rnntui.app.messages import FormChanged
 from rnntui.app.worker import TaskInfo
 from rnntui.config import Config, ConfigError, build_config, coerce, field_type
-from rnntui.config.help import HELP
-from rnntui.config.names import CELL_NAMES, TASK_NAMES
+from rnntui.config.schema import KEYS, task_keys
 
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("run", ("task", "cell", "backend")),
-    ("model", ("hidden_size", "num_layers", "bidirectional", "dropout")),
-    ("training", ("optimizer", "lr", "batch_size", "steps", "epochs", "seq_len", "clip")),
-    ("task options", ()),
-    ("evaluation", ("eval_every", "eval_size", "seed", "device")),
+FORM_SECTIONS = ("run", "model", "training", "task", "evaluation")
+"""The sections the form shows, in order: each key's own ``section`` places it
+(``task`` holds the current task's options)."""
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (title if title != "task" else "task options", tuple(k.name for k in KEYS.values() if k.section == title))
+    for title in FORM_SECTIONS
 )
-CHOICES: dict[str, tuple[str, ...]] = {
-    "task": TASK_NAMES,
-    "cell": CELL_NAMES,
-    "backend": ("scratch", "builtin"),
-    "optimizer": ("adam", "sgd"),
-    "loss": ("auto", "mse", "bce", "ce"),
-    "nonlinearity": ("tanh", "relu"),
-    "init": ("default", "normal", "chrono"),
-    "dataset": ("mnist-5k", "digits-8x8", "mnist"),
-    "device": ("cpu", "auto", "cuda"),
-}
-LABELS = {"hidden_size": "hidden", "num_layers": "layers", "bidirectional": "bidir", "batch_size": "batch",
-          "seq_len": "seq len", "seq_len_min": "min len", "eval_every": "eval every",
-          "eval_size": "eval size", "n_symbols": "symbols", "copy_len": "copy len", "mem_dim": "mem dim",
-          "recall_index": "recall idx", "val_fraction": "val frac", "data_dir": "data dir"}
 FORM_KEYS = tuple(k for _, keys in SECTIONS for k in keys)
+CHOICE_EXTRAS: dict[str, tuple[str, ...]] = {"device": ("cpu", "auto", "cuda")}
+"""Choices offered for keys whose rule is not a list (any cuda:N is typed)."""
+
+
+def choices(key: str) -> tuple[str, ...]:
+    return KEYS[key].choices or CHOICE_EXTRAS.get(key, ())
 
 
 def _text(value: Any) -> str:
@@ -79,8 +69,8 @@ class FieldRow(Vertical):
     def compose(self) -> ComposeResult:
         key, value = self.key, self.value
         with Horizontal():
-            label = Label(LABELS.get(key, key.replace("_", " ")), classes="field-label")
-            label.tooltip = f"{key}: {HELP.get(key, '')}"
+            label = Label(KEYS[key].form_label, classes="field-label")
+            label.tooltip = f"{key}: {KEYS[key].help}"
             yield label
             yield make_editor(key, value)
         yield Static(self.error, id=f"err-{key}", classes="field-error")
@@ -94,9 +84,9 @@ class FieldRow(Vertical):
 
 def make_editor(key: str, value: Any) -> Widget:
     wid = f"f-{key}"
-    tip = HELP.get(key, "")
-    if key in CHOICES:
-        options = list(CHOICES[key])
+    tip = KEYS[key].help
+    if choices(key):
+        options = list(choices(key))
         if _text(value) not in options:
             options.append(_text(value))
         editor: Widget = Select([(o, o) for o in options], value=_text(value), allow_blank=False,
@@ -304,7 +294,7 @@ class ConfigForm(VerticalScroll):
         """Show the rows of the current task's own options.  Rows are created once
         and then only shown or hidden, so quick task switches never race a removal."""
         info = self.task_infos.get(str(self.raw.get("task")))
-        options = tuple(k for k in (info.options if info else ()) if k not in FORM_KEYS)
+        options = tuple(k for k in (task_keys(info.name) if info else ()) if k not in FORM_KEYS)
         self._shown_options = options
         box = self.query_one("#task-options", Vertical)
         defaults = Config()

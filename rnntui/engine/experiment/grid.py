@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnntui.cells.spec import cell_spec
 from rnntui.config import Config, ConfigError, build_config
 from rnntui.engine.experiment.results import (
     GridPoint,
@@ -38,11 +39,10 @@ from rnntui.engine.experiment.results import (
     write_results,
 )
 from rnntui.engine.rundir import timestamped_dir
+from rnntui.tasks.spec import task_specs
 
 MAX_SEED = 2**32 - 1  # the config's (and numpy's) limit; trial k of a point uses seed + k
 
-# relative cost of one time step per hidden unit², for ordering runs longest-first
-_CELL_COST = {"rnn": 1.0, "gru": 3.0, "lstm": 4.0, "mgru": 4.0, "mlstm": 5.0}
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class RunSpec:
         c = self.config
         steps = c["steps"] if not c["epochs"] else c["epochs"] * 200
         width = c["hidden_size"] * (c["hidden_size"] + 8) * c["num_layers"] * (2 if c["bidirectional"] else 1)
-        return steps * c["batch_size"] * c["seq_len"] * width * _CELL_COST.get(c["cell"], 4.0)
+        return steps * c["batch_size"] * c["seq_len"] * width * cell_spec(c["cell"]).cost
 
 
 def expand_grid(base: Config, grid: dict[str, list[Any]]) -> list[tuple[GridPoint, Config]]:
@@ -154,14 +154,8 @@ class Experiment:
 
     def columns(self, limit: int = 4) -> list[str]:
         """Metrics worth showing: the task's own metrics first."""
-        preferred: list[str] = []
-        try:
-            from rnntui.tasks import task_class
-
-            for task in dict.fromkeys(c.task for c in self.configs):
-                preferred += [m.name for m in task_class(task).metric_infos]
-        except Exception:  # noqa: BLE001 - display only
-            pass
+        specs = task_specs()
+        preferred = [m.name for task in dict.fromkeys(c.task for c in self.configs) for m in specs[task].metrics]
         return choose_columns(self.metric_names(), preferred, limit)
 
     def baselines(self) -> list[dict[str, float]]:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnntui.cells import RecurrentBase, scratch_twin
+from rnntui.cells import RecurrentBase, scratch_twin, spec_of
 from rnntui.engine.events import GateTrace, HiddenGradients, Log
 from rnntui.engine.inspect.tables import cell_name_of, fill_params, find_cell
 from rnntui.tasks.base import Batch, Task
@@ -47,14 +47,6 @@ MAX_TRACE_STEPS = 256
 MAX_TRACE_UNITS = 64
 """Gate traces in events are block-averaged down to this many steps × units."""
 
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn": (),
-    "lstm": ("i", "f", "o"),
-    "gru": ("r", "z"),
-    "mlstm": ("i", "f", "o"),
-    "mgru": ("r", "z"),
-}
-"""Gates in [0, 1] shown per cell (the modulation ``m`` and ``h`` come after)."""
 
 
 # ---------------------------------------------------------------- over time
@@ -149,8 +141,7 @@ def gate_traces(model: nn.Module, batch: Batch, sample: int = 0) -> dict[str, Te
     x = batch.x[sample: sample + 1]
     with torch.no_grad():
         tr = trace_model(model, x)
-    cell = cell_name_of(find_cell(model))
-    names = list(GATES[cell]) + (["m"] if "m" in tr else []) + ["h"]
+    names = list(spec_of(find_cell(model)).unit_gates) + (["m"] if "m" in tr else []) + ["h"]
     return {name: tr[name][:, 0].detach().cpu() for name in names}
 
 

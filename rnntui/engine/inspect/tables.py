@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from rnntui.cells import RecurrentBase, build_cell, supports_builtin
+from rnntui.cells import build_cell, cell_spec, cell_specs, spec_of, supports_builtin
 
 if TYPE_CHECKING:
     from rnntui.config import Config
 
-_GATE_ROWS = {"rnn": "", "lstm": "i|f|g|o", "gru": "r|z|n", "mlstm": "i|f|g|o", "mgru": "r|z|n"}
 
 
 # ------------------------------------------------------------------ parameters
@@ -49,12 +48,7 @@ class ParamRow:
 
 def cell_name_of(module: nn.Module) -> str:
     """Registry name of a recurrent module (scratch or torch built-in)."""
-    if isinstance(module, RecurrentBase):
-        return module.cell_name
-    for cls, name in ((nn.LSTM, "lstm"), (nn.GRU, "gru"), (nn.RNN, "rnn")):
-        if isinstance(module, cls):
-            return name
-    raise TypeError(f"not a recurrent cell module: {type(module).__name__}")
+    return spec_of(module).name
 
 
 def find_cell(model: nn.Module) -> nn.Module:
@@ -67,7 +61,7 @@ _NAME = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<stem>[a-z]+_[a-z]+)_l(?P<layer>\d
 
 
 def _role(stem: str, cell: str) -> str:
-    rows = _GATE_ROWS.get(cell, "")
+    rows = cell_spec(cell).gate_rows if cell else ""
     gates = f"gates {rows}" if rows else "hidden"
     return {
         "weight_ih": f"input → {gates}",
@@ -125,7 +119,8 @@ def meta_cell(cfg: "Config", input_size: int, **changes: Any) -> nn.Module:
     """The config's recurrent module built on the ``meta`` device (shapes only)."""
     kw = dict(backend=cfg.backend, input_size=input_size, hidden_size=cfg.hidden_size,
               num_layers=cfg.num_layers, bidirectional=cfg.bidirectional, dropout=0.0,
-              bias=cfg.bias, batch_first=True, nonlinearity=cfg.nonlinearity, proj_size=cfg.proj_size)
+              bias=cfg.bias, batch_first=True)
+    kw.update({k: getattr(cfg, k) for k in cell_spec(cfg.cell).option_names if k != "forget_bias"})
     kw.update(changes)
     with torch.device("meta"):
         return build_cell(cfg.cell, **kw)
@@ -299,7 +294,7 @@ def shape_cases(cfg: "Config", input_size: int, batch: int, seq_len: int) -> lis
         "D = 2: output concatenates the forward and backward halves; h_n stacks "
         "[layer0 fwd, layer0 bwd, layer1 fwd, ...]." if flip else
         "D = 1: one direction; output has H features per step."))
-    if cfg.cell == "lstm":
+    if "proj_size" in cell_spec(cfg.cell).option_names:
         if cfg.proj_size:
             cell = meta_cell(cfg, input_size, proj_size=0)
             cases.append(_run_case(cell, "proj_size=0 (no projection)", batch, seq_len, input_size,
@@ -310,7 +305,8 @@ def shape_cases(cfg: "Config", input_size: int, batch: int, seq_len: int) -> lis
             cases.append(_run_case(cell, f"proj_size={proj} (LSTM projection)", batch, seq_len, input_size,
                                    "h_t = W_hr (o * tanh(c_t)): h and the output have P features, c keeps H."))
     else:
-        cases.append(ShapeCase("projection", [], f"proj_size exists only for the lstm cell; "
+        users = ", ".join(n for n, s in cell_specs().items() if "proj_size" in s.option_names)
+        cases.append(ShapeCase("projection", [], f"proj_size exists only for the {users} cell; "
                                                  f"{cfg.cell}'s h has hidden_size features."))
     lengths = packed_lengths(batch, seq_len)
     if supports_builtin(cfg.cell):
