@@ -187,7 +187,7 @@ async def quit_latency(scenario: str) -> tuple[float, float]:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("s")
             deadline = time.monotonic() + 60
-            while (app.current is None or app.current.step < 1) and time.monotonic() < deadline:
+            while (app.lab.current is None or app.lab.current.step < 1) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             await asyncio.sleep(1.0)
             t0 = time.monotonic()
@@ -244,21 +244,21 @@ async def lateness(scenario: str, seconds: float) -> dict[str, float]:
                 return await _record_idle(app, seconds)
             await pilot.press("s")
             deadline = time.monotonic() + 60
-            while (app.current is None or app.current.status != "running") and time.monotonic() < deadline:
+            while (app.lab.current is None or app.lab.current.status != "running") and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            if app.current is None or app.current.status != "running":
-                raise SystemExit(f"the run did not start: {app.current and app.current.status}; "
+            if app.lab.current is None or app.lab.current.status != "running":
+                raise SystemExit(f"the run did not start: {app.lab.current and app.lab.current.status}; "
                                  f"log: {app.query_one('#log').history[-3:]}")
             await asyncio.sleep(0.5)
             builds.clear()
-            start_step = app.current.step
+            start_step = app.lab.current.step
             app.recording = True
             t0 = time.monotonic()
             await asyncio.sleep(seconds)
             app.recording = False
             elapsed = time.monotonic() - t0
-            steps = app.current.step - start_step
-            app.control.cancel()
+            steps = app.lab.current.step - start_step
+            app.lab.control.cancel()
             await app.workers.wait_for_complete()
     finally:
         metric_plot.build_strips = original
@@ -278,7 +278,7 @@ async def lateness(scenario: str, seconds: float) -> dict[str, float]:
 
 async def _record_idle(app: BenchApp, seconds: float) -> dict[str, float]:
     deadline = time.monotonic() + 60
-    while not (app.task_infos or app.engine_error) and time.monotonic() < deadline:
+    while not (app.lab.task_infos or app.lab.engine_error) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)  # the engine preload (torch import) stalls the GIL: not part of "idle"
     await asyncio.sleep(1.0)
     app.recording = True

@@ -53,8 +53,8 @@ async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "conditi
 
 
 async def engine_ready(pilot, app) -> None:
-    await wait_for(pilot, lambda: bool(app.task_infos or app.engine_error), 30, "the engine preload")
-    assert not app.engine_error, app.engine_error
+    await wait_for(pilot, lambda: bool(app.lab.task_infos or app.lab.engine_error), 30, "the engine preload")
+    assert not app.lab.engine_error, app.lab.engine_error
 
 
 async def form_ready(pilot, app) -> None:
@@ -74,7 +74,7 @@ async def type_into(pilot, app, key: str, text: str) -> None:
 
 async def finish(pilot, app) -> None:
     await app.workers.wait_for_complete()
-    await wait_for(pilot, lambda: app.current is not None and app.current.done, 10, "the run to end")
+    await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.done, 10, "the run to end")
     await pilot.pause(0.3)  # one plot redraw tick
 
 
@@ -90,10 +90,10 @@ async def test_edit_fields_train_and_show_results():
         await pilot.press("s")
         await finish(pilot, app)
 
-        record = app.current
+        record = app.lab.current
         assert record.status == "finished" and record.step == 30
         assert record.config["hidden_size"] == 8
-        assert app.records == [record]
+        assert app.lab.records == [record]
         loss_plot = app.query_one("#loss-plot", MetricPlot)
         labels = {line.label: len(line.ys) for line in loss_plot.lines}
         assert labels["train"] == 30  # log_every=1: one point per step
@@ -121,7 +121,7 @@ async def test_invalid_field_marks_row_and_blocks_start():
         assert app.config is None
         await pilot.press("s")
         await pilot.pause()
-        assert app.records == [] and app.current is None
+        assert app.lab.records == [] and app.lab.current is None
         assert any(sev == "error" and "hidden_size: got -3" in msg for sev, msg in app.notes)
         assert "fix hidden_size" in app.query_one("#status").plain
 
@@ -162,7 +162,7 @@ async def test_task_level_problem_is_rejected_on_the_field():
         await wait_for(pilot, lambda: any(sev == "error" for sev, _ in app.notes), 10, "the rejection")
         await form_ready(pilot, app)
         await pilot.pause()
-        assert app.current is None and app.records == []
+        assert app.lab.current is None and app.lab.records == []
         assert "at least 2 steps" in app.query_one("#row-seq_len", FieldRow).error
         assert not app.form.disabled
 
@@ -172,27 +172,27 @@ async def test_pause_resume_and_stop():
     app = make_app(tiny(steps=100_000, eval_every=100_000, log_every=1))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.current is not None and app.current.step > 0, 30, "training to begin")
+        await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.step > 0, 30, "training to begin")
         await pilot.press("p")
-        await wait_for(pilot, lambda: app.current.status == "paused", 2, "paused status")
+        await wait_for(pilot, lambda: app.lab.current.status == "paused", 2, "paused status")
         await pilot.pause(0.4)  # the buffer is flushed as the trainer blocks
-        paused_at = app.current.step
+        paused_at = app.lab.current.step
         await pilot.pause(0.6)
-        assert app.current.step == paused_at, "the step advanced while paused"
+        assert app.lab.current.step == paused_at, "the step advanced while paused"
         assert "paused" in app.query_one("#status").plain
         await pilot.press("p")
-        await wait_for(pilot, lambda: app.current.step > paused_at, 5, "training to resume")
-        assert app.current.status == "running"
+        await wait_for(pilot, lambda: app.lab.current.step > paused_at, 5, "training to resume")
+        assert app.lab.current.status == "running"
 
         await pilot.press("t")
         await finish(pilot, app)
-        record = app.current
+        record = app.lab.current
         assert record.status == "stopped" and 0 < record.step < 100_000
         assert "stopped" in app.query_one("#status").plain
         assert app.query_one("#loss-plot", MetricPlot).point_count > 0  # the run stays on screen
         await pilot.press("r")
         await pilot.pause()
-        assert app.current is None and app.records == [record]
+        assert app.lab.current is None and app.lab.records == [record]
         assert app.query_one("#loss-plot", MetricPlot).point_count == 0
 
 
@@ -210,7 +210,7 @@ async def test_quit_mid_run_exits_fast(monkeypatch):
     app = make_app(tiny(steps=100_000, eval_every=100_000, log_every=10))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await wait_for(pilot, lambda: app.current is not None and app.current.step > 0, 30, "training to begin")
+        await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.step > 0, 30, "training to begin")
         t0 = time.monotonic()
         await pilot.press("q")
     exited = time.monotonic() - t0
@@ -218,7 +218,7 @@ async def test_quit_mid_run_exits_fast(monkeypatch):
     thread_done = time.monotonic() - t0
     assert exited < 1.5 and thread_done < 1.5, (exited, thread_done)
     print(f"quit: app closed in {exited:.3f}s, training thread ended in {thread_done:.3f}s")
-    assert app.control.cancelled
+    assert app.lab.control.cancelled
 
 
 async def test_worker_error_shows_a_notice(monkeypatch):
@@ -230,7 +230,7 @@ async def test_worker_error_shows_a_notice(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await app.workers.wait_for_complete()
-        await wait_for(pilot, lambda: app.current.status == "failed", 5, "the failure")
+        await wait_for(pilot, lambda: app.lab.current.status == "failed", 5, "the failure")
         assert any(sev == "error" and "simulated crash" in msg for sev, msg in app.notes)
         assert "failed" in app.query_one("#status").plain
         assert not app.form.disabled
@@ -255,11 +255,11 @@ async def test_an_earlier_runs_worker_does_not_touch_the_new_run(monkeypatch):
         await pilot.pause(0.2)
         await pilot.press("s")
         await wait_for(pilot, lambda: len(calls) == 1, 5, "the first worker")
-        first = app.current
+        first = app.lab.current
         first.status = "stopped"  # as if its RunFinished had arrived; its thread is still ending
         await pilot.press("s")
         await wait_for(pilot, lambda: len(calls) == 2, 5, "the second worker")
-        second = app.current
+        second = app.lab.current
         assert second is not first
         await pilot.pause(0.3)  # the first worker's CANCELLED has been handled by now
         assert app.form.disabled and second.status == "ready"
@@ -276,7 +276,7 @@ async def test_an_earlier_runs_worker_does_not_touch_the_new_run(monkeypatch):
 async def test_listeners_palette_and_plot_toggles():
     app = make_app()
     batches: list[list] = []
-    app.add_event_listener(batches.append)
+    app.lab.add_event_listener(batches.append)
     async with app.run_test(size=SIZE) as pilot:
         await engine_ready(pilot, app)
         await pilot.press("ctrl+p")

@@ -15,8 +15,7 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable, Input
 
 from rnntui.app.app import create_app
-from rnntui.app.screens.compare import CompareScreen, compare_state, config_diff
-from rnntui.app.experiment_session import experiment_session
+from rnntui.app.screens.compare import CompareScreen, config_diff
 from rnntui.app.screens.experiment import ExperimentScreen, parse_grid
 from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.config.request import Request
@@ -80,7 +79,7 @@ async def test_compare_overlays_selected_runs_with_stable_colours_and_a_config_d
     b = fake_record("run-b", "lstm", 8, [0.5, 0.9, 0.95])
     c = fake_record("run-c", "gru", 4, [0.4, 0.45, 0.5], lr=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        app.records.extend([a, b, c])
+        app.lab.records.extend([a, b, c])
         await pilot.press("c")
         await pilot.pause()
         screen = app.screen
@@ -143,7 +142,7 @@ async def test_compare_loads_run_directories_from_disk(tmp_path: Path) -> None:
     write_run_dir(exp_dir / "p00-t1", "rnn", 0.7)
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        app.records.append(fake_record("run-a", "gru", 4, [0.6]))
+        app.lab.records.append(fake_record("run-a", "gru", 4, [0.6]))
         await pilot.press("c")
         await pilot.pause()
         screen = app.screen
@@ -153,7 +152,7 @@ async def test_compare_loads_run_directories_from_disk(tmp_path: Path) -> None:
         await pilot.pause()
         table = screen.query_one("#cmp-runs", DataTable)
         assert table.row_count == 2
-        loaded = compare_state(app).loaded
+        loaded = app.lab.compare.loaded
         assert [r.path for r in loaded] == [str(run_dir)]
         lines = plot_lines(screen, "#cmp-plot")
         assert [line.label for line in lines] == ["disk1"]  # a loaded run is selected at once
@@ -164,7 +163,7 @@ async def test_compare_loads_run_directories_from_disk(tmp_path: Path) -> None:
         screen.load(str(tmp_path / "nowhere"))
         await pilot.pause()
         assert table.row_count == 4
-        assert [r.config["cell"] for r in compare_state(app).loaded] == ["lstm", "rnn", "rnn"]
+        assert [r.config["cell"] for r in app.lab.compare.loaded] == ["lstm", "rnn", "rnn"]
         assert any("does not exist" in n.message for n in app._notifications)
 
 
@@ -187,7 +186,7 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentScreen), 10, "the experiment screen")
         screen = app.screen
-        session = experiment_session(app)
+        session = app.lab.experiment
         await wait_for(pilot, lambda: session.experiment is not None and not session.running, 60, "the experiment")
         await pilot.pause(0.6)  # one refresh tick
         assert screen.query_one("#exp-grid", Input).value == "hidden_size=3,6"
@@ -204,7 +203,7 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
         assert float(rows[1]["bit_acc_mean"]) == pytest.approx(means.mean)
 
         # the runs joined the session's records, with their full curves
-        runs = [r for r in app.records if r.run_id in session.records]
+        runs = [r for r in app.lab.records if r.run_id in session.records]
         assert len(runs) == 4 and all(r.status == "finished" and len(r.steps) == 6 for r in runs)
 
         # the highlighted point's trials are drawn; moving the cursor changes the point
@@ -233,7 +232,7 @@ async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Pat
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ExperimentScreen)
-        session = experiment_session(app)
+        session = app.lab.experiment
         grid = screen.query_one("#exp-grid", Input)
         grid.value = "hidden_size=3,5 cell=rnn,gru"
         screen.query_one("#exp-trials", Input).value = "1"
@@ -284,7 +283,7 @@ async def test_experiment_task_level_problem_is_rejected_after_the_start(tmp_pat
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ExperimentScreen)
-        session = experiment_session(app)
+        session = app.lab.experiment
         screen.query_one("#exp-grid", Input).value = "seq_len=4,1"
         screen.query_one("#exp-trials", Input).value = "1"
         screen.action_start()
@@ -294,7 +293,7 @@ async def test_experiment_task_level_problem_is_rejected_after_the_start(tmp_pat
         assert checked and not any(checked)  # checked in the worker thread only
         assert any(sev == "error" and "at least 2 steps" in msg for sev, msg in notes)
         assert not session.running and session.experiment is None and session.records == {}
-        assert app.records == []
+        assert app.lab.records == []
         assert "cannot start the experiment" in screen.title_text.plain
         assert screen.query_one("#exp-grid", Input).has_class("-invalid")
         assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

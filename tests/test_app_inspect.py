@@ -64,7 +64,7 @@ async def wait_for(pilot, condition, timeout=30.0):
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
-            record = pilot.app.current
+            record = pilot.app.lab.current
             state = None if record is None else (record.status, record.step, record.logs[-3:])
             raise AssertionError(f"timed out waiting; screen {pilot.app.screen!r}, run {state}")
         await pilot.pause(0.05)
@@ -81,21 +81,21 @@ async def test_inspect_view_during_a_run():
         # run is live but waits at step 0 however fast this machine trains
         app.action_start()
         app.action_pause()
-        await wait_for(pilot, lambda: app.current is not None and app.current.status == "paused"
-                       and app.trainer is not None and app.trainer.model is not None)
+        await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.status == "paused"
+                       and app.lab.trainer is not None and app.lab.trainer.model is not None)
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.loaded is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and (app.screen.loaded is not None or app.screen.error))
         screen = app.screen
-        assert screen.loaded.error == "" and screen.loaded.source == "run"
+        assert screen.error == "" and screen.loaded.source == "run"
         assert "paused" in _static_text(screen, "#inspect-summary")
-        assert sum(getattr(p, "func", None) is gate_probe for p in app.trainer.probes) == 1
+        assert sum(getattr(p, "func", None) is gate_probe for p in app.lab.trainer.probes) == 1
         assert screen.query_one("#grad-heatmap", Heatmap).shape == (0, 0)  # no evaluation yet
         await pilot.press("p")  # resume from the Inspect view; profiles stream in at each evaluation
-        await wait_for(pilot, lambda: app.current.done and len(screen.profiles) == 4, timeout=60)
-        record = app.current
+        await wait_for(pilot, lambda: app.lab.current.done and len(screen.profiles) == 4, timeout=60)
+        record = app.lab.current
         assert record.status == "finished"
         # parameter table: the model's total (what the status bar reports)
-        assert screen.loaded.total == record.params == 3 * (16 * 2 + 16 * 16 + 2 * 16) + 17
+        assert screen.loaded.model_total == record.params == 3 * (16 * 2 + 16 * 16 + 2 * 16) + 17
         table_text = _static_text(screen, "#param-table")
         assert "Total parameters" in table_text and str(record.params) in table_text
         assert f"{record.params} parameters" in _static_text(screen, "#inspect-summary")
@@ -118,13 +118,13 @@ async def test_inspect_view_during_a_run():
             assert values.shape == (16, 9) and values.min() >= 0.0 and values.max() <= 1.0
         # the traces came from the gate probe the screen attached to the live trainer
         assert "step 40" in _static_text(screen, "#gate-note")
-        trainer = app.trainer
+        trainer = app.lab.trainer
         assert sum(getattr(p, "func", None) is gate_probe for p in trainer.probes) == 1
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, InspectScreen)
         assert not any(getattr(p, "func", None) is gate_probe for p in trainer.probes)
-        assert screen._on_events not in app._listeners
+        assert screen._on_events not in app.lab.listeners
 
 
 async def test_inspect_view_before_any_run_shows_the_untrained_model():
@@ -134,13 +134,13 @@ async def test_inspect_view_before_any_run_shows_the_untrained_model():
     app = create_app(smoke_config(cell="mlstm", hidden_size=6), runs_root=None)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.loaded is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and (app.screen.loaded is not None or app.screen.error))
         screen = app.screen
         loaded = screen.loaded
-        assert loaded.error == "" and loaded.source == "settings"
+        assert screen.error == "" and loaded.source == "settings"
         # mLSTM on binary addition (I = 2): gates on x̂ = m ⊙ x, plus the modulation's own weights
         cell = 4 * 6 * (2 + 6) + 2 * 4 * 6 + 2 * 2 + 2 * 6 + 2
-        assert loaded.total == cell + 6 + 1
+        assert loaded.model_total == cell + 6 + 1
         assert "untrained" in _static_text(screen, "#inspect-summary")
         heatmap = screen.query_one("#grad-heatmap", Heatmap)
         assert heatmap.shape == (9, 1)  # one preview profile at step 0
@@ -168,7 +168,7 @@ async def test_inspect_fits_a_small_terminal(size):
     app = create_app(smoke_config(), runs_root=None)
     async with app.run_test(size=size) as pilot:
         await pilot.press("i")
-        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.loaded is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, InspectScreen) and (app.screen.loaded is not None or app.screen.error))
         await pilot.press("3")
         await pilot.pause(0.2)
         heatmap = app.screen.query_one("#grad-heatmap", Heatmap)
@@ -181,7 +181,7 @@ def test_untrained_model_is_built_under_the_build_lock_and_leaves_the_generator_
 
     import torch
 
-    from rnntui.app.screens.inspect import InspectScreen
+    from rnntui.engine.inspect.describe import describe
     from rnntui.engine.model import BUILD_LOCK
 
     cfg = smoke_config()
@@ -189,35 +189,37 @@ def test_untrained_model_is_built_under_the_build_lock_and_leaves_the_generator_
     state = torch.get_rng_state()
     out = []
     with BUILD_LOCK:  # as a starting run's Trainer.setup holds it around seeding + building
-        thread = threading.Thread(target=lambda: out.append(InspectScreen._compute(None, cfg, 0, None, lambda: False)))
+        thread = threading.Thread(target=lambda: out.append(describe(cfg, sample=0, run_started=lambda: False)))
         thread.start()
         thread.join(0.3)
         assert thread.is_alive() and out == []  # waits for the lock
     thread.join(30)
-    assert out and out[0].source == "settings" and out[0].total > 0
+    assert out and out[0].source == "settings" and out[0].model_total > 0
     assert torch.equal(torch.get_rng_state(), state)
     # a run that has built its model meanwhile trains on the global generator: leave it alone
     with pytest.raises(RuntimeError, match="run has just started"):
-        InspectScreen._compute(None, cfg, 0, None, lambda: True)
+        describe(cfg, sample=0, run_started=lambda: True)
 
 
 def test_run_snapshot_is_copied_by_the_training_thread():
     import threading
     import torch
 
-    from rnntui.app.screens.inspect import InspectScreen, _Snapshot
     from rnntui.app.worker import UIRunControl
+    from rnntui.engine.inspect.describe import describe
+    from rnntui.engine.inspect.snapshot import RunSnapshot
     from rnntui.engine.trainer import Trainer
 
     trainer = Trainer(smoke_config(), lambda event: None)
     trainer.setup()
-    control, snap = UIRunControl(), _Snapshot(trainer)
+    control, snap = UIRunControl(), RunSnapshot(trainer)
     copier = []
     original = snap.take
     snap.take = lambda: (copier.append(threading.current_thread().name), original())  # type: ignore[method-assign]
     control.call_between_steps(snap.take)
     out = []
-    thread = threading.Thread(target=lambda: out.append(InspectScreen._compute(trainer, None, 0, snap, lambda: False)))
+    thread = threading.Thread(target=lambda: out.append(describe(trainer.cfg, sample=0,
+                                                                 run=snap.wait(ended=lambda: False))))
     thread.start()
     thread.join(0.3)
     assert thread.is_alive() and out == []  # waits for the training thread

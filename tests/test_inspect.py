@@ -21,12 +21,18 @@ from rnntui.engine.inspect.probes import (MAX_TRACE_STEPS, MAX_TRACE_UNITS, PROB
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer
 from rnntui.cli.main import main as cli_main
-from rnntui.engine.inspect.describe import describe_model as report
+from rnntui.engine.inspect.describe import describe
+from rnntui.tasks import build_task
 
 
 def inspect_main(argv):
     return cli_main(["inspect", *argv])
-from rnntui.tasks import build_task
+
+
+def report(cfg, **kw):
+    """What ``rnntui inspect --json`` prints."""
+    return describe(cfg, **kw).to_json()
+
 
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -393,3 +399,45 @@ def test_cli_dispatch_and_no_textual():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "Total parameters: 4440" in result.stdout  # seed 002's GRU table
+
+
+# ------------------------------------------------------- describe(): one source
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "mlstm", "mgru"])
+def test_describe_shows_the_model_a_run_starts_with(cell):
+    """What the Inspect view shows before any run: the tables of the model a run of
+    these settings builds, its gradient profile and gate traces on the run's
+    held-out data (same seed, so the same numbers, bit for bit)."""
+    from rnntui.config.presets import load_preset
+    from rnntui.engine.inspect.probes import take
+    from rnntui.engine.model import count_params
+    from rnntui.engine.trainer import EVAL_SEED_OFFSET
+
+    cfg = build_config(load_preset("smoke").values, {"cell": cell, "hidden_size": 6, "eval_size": 32})
+    desc = describe(cfg, sample=3)
+    torch.manual_seed(cfg.seed)
+    task = build_task(cfg)
+    model = build_model(cfg, task)
+    want = [(n.removeprefix("rnn."), tuple(p.shape)) for n, p in model.named_parameters()]
+    assert [(r.name, r.shape) for r in desc.params] == want
+    assert desc.model_total == count_params(model) and desc.source == "settings" and desc.run_id == ""
+    assert desc.summary.endswith(f"· {cfg.task} · {count_params(model)} parameters")
+    sets = task.eval_sets(torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET))
+    batch = take(sets[None][0], PROBE_SEQUENCES)
+    assert desc.grad_profile == [float(v) for v in hidden_grad_norms(model, task, batch)]
+    assert desc.gates.traces == gate_trace_event(model, batch, "", 0, 3).traces
+
+
+def test_describe_a_run_model_uses_its_snapshot_and_probe_batch():
+    from rnntui.config.presets import load_preset
+    from rnntui.engine.inspect.snapshot import RunSnapshot
+
+    trainer = Trainer(build_config(load_preset("smoke").values, {"eval_size": 32}))
+    trainer.setup()
+    run = RunSnapshot(trainer).wait(ended=lambda: True)  # no training thread: copied here
+    assert run is not None and run.model is not trainer.model and run.run_id == trainer.run_id
+    desc = describe(run.cfg, sample=1, run=run)
+    assert desc.source == "run" and desc.run_id == trainer.run_id and desc.grad_profile is None
+    assert desc.gates.traces == gate_probe(trainer, sample=1).traces
+    assert desc.model_total == sum(p.numel() for p in trainer.model.parameters())
+    # the tables are those of rnntui inspect for the same settings
+    assert desc.to_json() == describe(run.cfg).to_json()

@@ -1,46 +1,47 @@
 """The rnntui lab: configure a run, start it, watch it learn.
 
 ``create_app`` is the factory used by the CLI (through :func:`run_app`) and by
-the tests.  The app holds the session's runs as :class:`RunRecord` objects; the
-training runs in a Textual thread worker (``worker.run_training``) whose
-events arrive batched a few times a second as :class:`EventBatch` messages.
+the tests.  The app is the layout and the drawing; what it knows about its runs
+and the rules that change them live in its :class:`~rnntui.app.session.LabSession`
+(``app.lab``), which the other screens (compare, experiment, inspect) receive.
+The session trains each run in a thread worker of the app (``worker.run_training``,
+passed as this module's name ``run_training``); its events arrive batched a few
+times a second as :class:`EventBatch` messages.
 
-For the screens other modules add (compare, experiment, inspect) the app
-exposes: ``records`` (this session's runs, newest last), ``current`` (the run on
-screen or None), ``trainer`` (the current run's Trainer, kept after it ends so
-the model can be inspected; None before a run and after reset), ``config``
-(the form's valid Config or None), ``control`` (the current run's RunControl)
-and ``add_event_listener(fn)`` / ``remove_event_listener(fn)``: ``fn(events)``
-runs on the UI thread with every batch.
+The keys are declared once, as the app's ``BINDINGS`` (and ``PALETTE_ONLY`` for
+commands without a key) in :mod:`rnntui.app.commands`: the footer, the help
+screen, the command palette and the README's key table come from them.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import threading
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
-from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
+from textual.screen import Screen
 from textual.widgets import Button, Footer, Header
+from textual.worker import Worker, WorkerState
 
 from rnntui.app import run_view
-from rnntui.app.commands import LabCommands
-from rnntui.app.messages import EngineReady, FormChanged, RunRejected
-from rnntui.app.run_control import EventListener, RunControlMixin
-from rnntui.app.screen_actions import ScreenActionsMixin
-from rnntui.app.worker import TaskInfo, TrainJob, UIRunControl, preload_engine, run_training
+from rnntui.app.commands import LAB_BINDINGS, LAB_PALETTE_ONLY, TEXTUAL_KEYS, help_rows, palette_commands
+from rnntui.app.messages import EngineReady, EventBatch, FormChanged, RunRejected
+from rnntui.app.session import LabSession
+from rnntui.app.worker import preload_in_thread, run_training
 from rnntui.app.widgets.config_form import ConfigForm
 from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.app.widgets.run_log import RunLog
+from rnntui.app.widgets.run_plots import RunPlots
 from rnntui.app.widgets.samples import SamplesPanel
 from rnntui.app.widgets.status import StatusBar
-from rnntui.config import Config, ConfigError, build_config
+from rnntui.config import Config, build_config
+from rnntui.engine.events import Samples
 from rnntui.engine.record import RunRecord
 
 if TYPE_CHECKING:
@@ -52,34 +53,17 @@ training thread keep the GIL for 5 ms each time the event loop wakes up; with
 several wake-ups per UI event that made timer ticks ~50 ms late (bench/ui.py)."""
 
 
-class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
-    """The terminal lab: layout, start-up, drawing and the plot actions; running
-    runs is :class:`RunControlMixin`, opening screens :class:`ScreenActionsMixin`."""
+class RnnTuiApp(App[int]):
+    """The terminal lab: layout, start-up, drawing, and the actions on the keys below."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses may live anywhere
     TITLE = "rnntui"
     SUB_TITLE = "recurrent neural network lab"
-    COMMANDS = App.COMMANDS | {LabCommands}
     AUTO_FOCUS = "#loss-plot"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
-    BINDINGS = [
-        Binding("s,f5", "start", "Start"),
-        Binding("p,f6", "pause", "Pause"),
-        Binding("t,f7", "stop", "Stop"),
-        Binding("r,f8", "reset", "Reset"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("m", "toggle_smooth", "EMA"),
-        Binding("n", "next_metric", "Metric", show=False),
-        Binding("g", "swap_plots", "Swap plot", show=False),
-        Binding("f", "toggle_form", "Form", show=False),
-        Binding("c", "compare", "Compare"),
-        Binding("x", "experiment", "Exper.", show=False),
-        Binding("i", "inspect", "Inspect", show=False),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-        Binding("escape", "leave_form", show=False),
-    ]
+    BINDINGS = LAB_BINDINGS  # the one list of keys: see rnntui.app.commands
+    PALETTE_ONLY = LAB_PALETTE_ONLY
 
     def __init__(self, request: "Request | Config | None" = None, *, start: bool = False,
                  resume: str | None = None, runs_root: str | Path | None = "runs") -> None:
@@ -88,22 +72,11 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
             from rnntui.config.request import Request
 
             request = Request(request if request is not None else build_config())
-        self.request = request
-        self.start_at_once = start
-        self.resume_path = resume
-        self.runs_root = Path(runs_root) if runs_root is not None else None
-        self.records: list[RunRecord] = []
-        self.current: RunRecord | None = None
-        self.trainer: Any = None
-        self.control: UIRunControl = UIRunControl()
-        self.task_infos: dict[str, TaskInfo] = {}
-        self.engine_error = ""
-        self._listeners: list[EventListener] = []
-        self._metric_index = 0
+        self.lab = LabSession(self, request, self.settings, start=start, resume=resume,
+                              runs_root=Path(runs_root) if runs_root is not None else None)
         self._initial_values = request.config.to_dict()
         self._preload_started = False
         self._pending_reject: tuple[str, str] | None = None
-        self._train_worker: Any = None  # the Worker of the current run (see on_worker_state_changed)
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -119,9 +92,7 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
                 # mounted right after the first frame: ~80 form widgets would double the time to it
                 yield Lazy(ConfigForm(self._initial_values, id="form"))
             with Vertical(id="right"):
-                with Horizontal(id="plots"):
-                    yield MetricPlot("loss", id="loss-plot", placeholder="loss curves appear here once training starts")
-                    yield MetricPlot("metric", id="metric-plot", placeholder="the task's metric appears at the first evaluation")
+                yield RunPlots(id="plots")
                 with Horizontal(id="bottom"):
                     yield SamplesPanel(id="samples")
                     yield RunLog(id="log")
@@ -131,11 +102,9 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
     def on_mount(self) -> None:
         self._saved_switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
-        self.query_one("#loss-plot", MetricPlot).can_focus = True
-        self.query_one("#metric-plot", MetricPlot).can_focus = True
         self._update_hints()
         self._refresh_status()
-        preset = self.request.preset
+        preset = self.lab.request.preset
         self.log_line(f"ready: {preset.name if preset else 'default'} settings; press s to start, ? for help")
         self.call_after_refresh(self._after_first_frame)
 
@@ -143,16 +112,11 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
         # torch is imported once the form is up (see on_form_changed): importing competes
         # for the GIL, and the form should not wait for it
         self.set_timer(1.0, self._start_preload)
-        if self.request.is_experiment and self._push_optional(
+        if self.lab.request.is_experiment and self._push_optional(
                 "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
-            return  # the experiment screen reads app.request and app.start_at_once itself
-        if self.start_at_once:
+            return  # the experiment screen reads lab.request and lab.start_at_once itself
+        if self.lab.start_at_once:
             self.action_start()
-
-    @property
-    def config(self) -> Config | None:
-        form = self.form
-        return form.config if form is not None else self.request.config
 
     @property
     def form(self) -> ConfigForm | None:
@@ -160,104 +124,222 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
         forms = self.query("#form").results(ConfigForm)
         return next(forms, None)
 
+    @property
+    def config(self) -> Config | None:
+        """The form's valid Config (the request's before the form is mounted), or None."""
+        return self.settings()
+
+    def settings(self, validate: bool = False) -> Config | None:
+        """:attr:`config`; with ``validate``, a form not checked yet is checked now."""
+        form = self.form
+        if form is None:
+            return self.lab.request.config
+        if form.config is None and validate:
+            return form.validate(post=False)
+        return form.config
+
     def _in_form(self) -> bool:
         form, focused = self.form, self.focused
         return form is not None and focused is not None and (focused is form or form in focused.ancestors)
 
     # ------------------------------------------- engine loading, the worker
-    def _preload(self) -> None:
-        """Import torch and the tasks in a daemon thread.
-
-        Not a Textual worker: those run in asyncio's default executor, which the
-        process joins at exit, so quitting during the import (~1.5-3 s) would wait
-        for it.  A daemon thread is simply dropped.
-        """
-
-        def load() -> None:
-            try:
-                infos = preload_engine()
-            except Exception as exc:  # the UI still opens; starting a run will report it
-                self.post_message(EngineReady({}, error=f"{type(exc).__name__}: {exc}"))
-                return
-            self.post_message(EngineReady(infos))
-
-        threading.Thread(target=load, name="rnntui-preload", daemon=True).start()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="training run")
-    def _train(self, job: TrainJob) -> str:
-        from rnntui.engine.checkpoint import CheckpointError  # imports torch: here, in the worker thread
-
-        try:
-            return run_training(job)
-        except ConfigError as exc:
-            self.post_message(RunRejected(job.run_id, exc.key, exc.message))
-            return "rejected"
-        except CheckpointError as exc:  # a bad --resume file, before the run
-            self.post_message(RunRejected(job.run_id, "resume", str(exc)))
-            return "rejected"
+    def _start_preload(self) -> None:
+        """Import torch and the tasks in a daemon thread (once)."""
+        if not self._preload_started:
+            self._preload_started = True
+            preload_in_thread(lambda infos, error: self.post_message(EngineReady(infos, error=error)))
 
     def on_engine_ready(self, message: EngineReady) -> None:
         if message.error:
-            self.engine_error = message.error
+            self.lab.engine_error = message.error
             self.log_line(f"engine not available: {message.error}", "error")
             self.notify(f"The training engine failed to load: {message.error}", severity="error", timeout=10)
             return
-        self.task_infos = dict(message.tasks)
+        self.lab.task_infos = dict(message.tasks)
         if self.form is not None:
-            self.form.set_task_infos(self.task_infos)
-        if self.current is not None:
-            self._update_plots(self.current)
-
-    def _start_preload(self) -> None:
-        if not self._preload_started:
-            self._preload_started = True
-            self._preload()
+            self.form.set_task_infos(self.lab.task_infos)
+        if self.lab.current is not None:
+            self._update_plots(self.lab.current)
 
     def on_form_changed(self, message: FormChanged) -> None:
         self.call_after_refresh(self._start_preload)
         form = self.form
         if form is not None:  # the first message comes as the (lazy) form mounts: bring it up to date
-            if self.task_infos and not form.task_infos:
-                form.set_task_infos(self.task_infos)
-            form.disabled = self._active()
+            if self.lab.task_infos and not form.task_infos:
+                form.set_task_infos(self.lab.task_infos)
+            form.disabled = self.lab.active
             if self._pending_reject is not None:
                 key, text = self._pending_reject
                 self._pending_reject = None
                 form.reject(key, text)
         if message.task_changed:
-            self._metric_index = 0
-        if self.current is None:
+            self.plots.metric_index = 0
+        if self.lab.current is None:
             self._refresh_status()
 
-    # -------------------------------------------------------------- drawing
-    def _update_plots(self, record: RunRecord) -> None:
-        loss = run_view.loss_plot(record)
-        self.query_one("#loss-plot", MetricPlot).set_lines(loss.lines, loss.refs, title=loss.title)
-        metric_plot = self.query_one("#metric-plot", MetricPlot)
-        info = self.task_infos.get(record.config.get("task", ""))
-        data = run_view.metric_plot(record, info, self._metric_index)
-        if data is None:
-            metric_plot.set_lines([], title="metric")
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "train":
             return
-        metric_plot.allow_log = data.allow_log
-        metric_plot.set_lines(data.lines, data.refs, title=data.title)
+        if worker is not self.lab.train_worker:
+            # an earlier run's worker, still ending after a new Start cancelled it: not ours to report
+            if event.state == WorkerState.ERROR:
+                self.log_line(f"an earlier run's worker failed: {type(worker.error).__name__}: {worker.error}",
+                              "error")
+            return
+        if event.state == WorkerState.ERROR:
+            reason = f"{type(worker.error).__name__}: {worker.error}"
+            self.notify(f"Training crashed: {reason}", title="run failed", severity="error", timeout=10)
+            self.log_line(f"worker error: {reason}", "error")
+            self.lab.worker_failed(reason)
+        if event.state in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
+            if self.form is not None:
+                self.form.disabled = False
+            self._refresh_status()
+            self.refresh_bindings()
+
+    def on_event_batch(self, message: EventBatch) -> None:
+        record = self.lab.fold(message.run_id, message.events)
+        if record is None:
+            return
+        for event in message.events:
+            line = run_view.event_log_line(event)
+            if line is not None:
+                self.log_line(*line)
+        if record is self.lab.current:
+            samples = next((e for e in reversed(message.events) if isinstance(e, Samples)), None)
+            if samples is not None:
+                self.query_one("#samples", SamplesPanel).show(record.samples, samples.step)
+            self._update_plots(record)
+            self._refresh_status()
+        if record.done:
+            self._announce_end(record)
+        for failure in self.lab.notify_listeners(message.events):
+            self.log_line(failure, "error")
+
+    def _announce_end(self, record: RunRecord) -> None:
+        notice = run_view.end_notice(record, self.lab.task_info(record))
+        if notice is not None:
+            message, title, failed = notice
+            self.notify(message, title=title, severity="error" if failed else "information", timeout=8 if failed else None)
+        if record.path:
+            self.log_line(f"saved in {record.path}", "dim")
+
+    def on_run_rejected(self, message: RunRejected) -> None:
+        self.lab.reject(message.run_id)
+        self.query_one("#main").remove_class("-form-hidden")
+        if self.form is not None:
+            self.form.disabled = False
+            self.form.reject(message.key, message.message)
+        else:  # the form is about to mount: mark the field then
+            self._pending_reject = (message.key, message.message)
+        self.notify(f"{message.key}: {message.message}", title="cannot start", severity="error", timeout=8)
+        self.log_line(f"cannot start: {message.key}: {message.message}", "error")
+        self._refresh_status()
+
+    # -------------------------------------------------------------- drawing
+    @property
+    def plots(self) -> RunPlots:
+        return self.query_one("#plots", RunPlots)
+
+    def _update_plots(self, record: RunRecord) -> None:
+        self.plots.show(record, self.lab.task_info(record))
 
     def _refresh_status(self) -> None:
         bar = self.query_one("#status", StatusBar)
-        record = self.current
+        record = self.lab.current
         if record is None:
             errors = self.form.errors if self.form is not None else {}
             hint = (f"fix {next(iter(errors))} to start" if errors else "press s to start, ? for help")
             bar.show(None, hint)
         else:
             bar.show(record)
-        label = "Resume" if self.control.paused and self._active() else "Pause"
+        label = "Resume" if self.lab.control.paused and self.lab.active else "Pause"
         button = self.query_one("#btn-pause", Button)
         if str(button.label) != label:  # a label change relayouts the screen: only when it changes
             button.label = label
 
     def log_line(self, message: str, level: str = "info") -> None:
         self.query_one("#log", RunLog).add(message, level)
+
+    # ---------------------------------------------------------- run actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("start", "reset"):
+            return None if self.lab.active else True
+        if action in ("pause", "stop"):
+            return True if self.lab.active else None
+        return True
+
+    def action_start(self) -> None:
+        if self.lab.active:
+            self.notify("A run is in progress: stop it (t) before starting another.", severity="warning")
+            return
+        form = self.form
+        cfg = form.validate(post=False) if form is not None else self.lab.request.config
+        if cfg is None:
+            errors = form.errors if form is not None else {}
+            text = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "the settings are not valid"
+            self.notify(text, title="cannot start", severity="error", timeout=8)
+            self.log_line(f"cannot start: {text}", "error")
+            self._refresh_status()
+            return
+        job = self.lab.start(cfg, run_training)  # looked up now: tests and bench/ui.py replace it
+        self.query_one("#samples", SamplesPanel).clear()
+        if self.lab.current is not None:
+            self._update_plots(self.lab.current)
+        if form is not None:
+            form.disabled = True
+        if self.size.width < 120:  # narrow: the plots get the width while the form is locked
+            self.query_one("#main").add_class("-form-hidden")
+        if self.focused is None or self._in_form():
+            self._focus_plot()
+        self.log_line(f"run {job.run_id}: {cfg.task} / {cfg.cell} ({cfg.backend}) hidden {cfg.hidden_size}"
+                      f" × {cfg.num_layers}, {cfg.steps} steps, lr {cfg.lr:g}")
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def action_pause(self) -> None:
+        if not self.lab.active:
+            self.notify("No run is in progress.", severity="warning")
+            return
+        paused = self.lab.toggle_pause()
+        self.log_line("paused (p resumes, t stops)" if paused else "resumed")
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def action_stop(self) -> None:
+        if not self.lab.active:
+            self.notify("No run is in progress.", severity="warning")
+            return
+        self.lab.control.cancel()
+        self.log_line("stopping…")
+
+    def action_checkpoint(self) -> None:
+        if self.lab.active:
+            self.lab.control.request_checkpoint()
+            self.log_line("checkpoint requested")
+
+    def action_reset(self) -> None:
+        if self.lab.active:
+            self.notify("Stop the run (t) before resetting.", severity="warning")
+            return
+        self.lab.clear()
+        self.query_one("#samples", SamplesPanel).clear()
+        self.plots.clear()
+        if self.form is not None:
+            self.form.disabled = False
+        self.query_one("#main").remove_class("-form-hidden")
+        self.log_line("reset: ready for a new run")
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def action_reset_form(self) -> None:
+        if self.lab.active:
+            self.notify("Stop the run before changing the settings.", severity="warning")
+            return
+        if self.form is not None:
+            self.form.load(self._initial_values)
+        self.log_line("form reset to the starting values")
 
     # ---------------------------------------------------------------- view
     def action_toggle_log(self) -> None:
@@ -269,12 +351,12 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
             plot.smooth = not plot.smooth
 
     def action_next_metric(self) -> None:
-        self._metric_index += 1
-        if self.current is not None:
-            self._update_plots(self.current)
+        self.plots.metric_index += 1
+        if self.lab.current is not None:
+            self._update_plots(self.lab.current)
 
     def action_swap_plots(self) -> None:
-        self.query_one("#plots").toggle_class("-swap")
+        self.plots.swap()
 
     def action_toggle_form(self) -> None:
         main = self.query_one("#main")
@@ -286,24 +368,55 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
         self._update_hints()
 
     def _update_hints(self) -> None:
-        narrow = self.size.width < 120
-        self.query_one("#loss-plot", MetricPlot).set_hint("g: metric" if narrow else "")
-        self.query_one("#metric-plot", MetricPlot).set_hint("n: next" + (" · g: loss" if narrow else ""))
+        self.plots.set_hints(self.size.width < 120)
 
     def action_leave_form(self) -> None:
         if self._in_form():
             self._focus_plot()
 
     def _focus_plot(self) -> None:
-        swapped = self.query_one("#plots").has_class("-swap") and self.size.width < 120
-        self.query_one("#metric-plot" if swapped else "#loss-plot", MetricPlot).focus()
+        self.plots.focus_plot(self.size.width < 120)
+
+    # ------------------------------------------------------------- screens
+    def action_help(self) -> None:
+        from rnntui.app.screens.help import HelpScreen
+        from rnntui.app.screens.inspect import InspectScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(help_rows(self.BINDINGS, TEXTUAL_KEYS), help_rows(InspectScreen.BINDINGS)))
+
+    def action_compare(self) -> None:
+        self._push_optional("rnntui.app.screens.compare", "CompareScreen", "Compare")
+
+    def action_experiment(self) -> None:
+        self._push_optional("rnntui.app.screens.experiment", "ExperimentScreen", "Experiments")
+
+    def action_inspect(self) -> None:
+        self._push_optional("rnntui.app.screens.inspect", "InspectScreen", "Inspect")
+
+    def _push_optional(self, module: str, name: str, title: str) -> bool:
+        """A screen taking the lab session, imported lazily; a notice when it is missing."""
+        try:
+            screen_cls = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as exc:
+            self.notify(f"{title} is not available in this build ({exc}).", severity="warning")
+            return False
+        if type(self.screen) is not screen_cls:
+            self.push_screen(screen_cls(self.lab))
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: the lab's commands (from the bindings), then Textual's."""
+        for command in palette_commands(self.BINDINGS, self.PALETTE_ONLY):
+            yield SystemCommand(command.title, command.help, partial(self.run_action, command.action))
+        yield from super().get_system_commands(screen)
 
     async def action_quit(self) -> None:
-        self.control.abort()  # checked every step; skips the closing eval and checkpoint
+        self.lab.control.abort()  # checked every step; skips the closing eval and checkpoint
         self.exit(0)
 
     def on_unmount(self) -> None:
-        self.control.abort()
+        self.lab.control.abort()
         sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
 
 

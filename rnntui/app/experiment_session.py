@@ -1,21 +1,21 @@
-"""The experiment of an app session, and the thread worker that drives it.
+"""The experiment of a lab session, and the thread worker that drives it.
 
-The experiment belongs to the app session, not to the Experiment screen:
-closing the screen (Esc) leaves it running, and its runs join ``app.records``
-(so Compare lists them).  The worker thread runs an
-:class:`~rnntui.engine.experiment.ExperimentRunner` and posts what it reports as
-the app's ``EventBatch`` messages wrapping an :class:`ExperimentUpdate`; the app
-hands them to the session's listener, which folds them into the runs' records
-on the UI thread.
+The experiment belongs to the :class:`~rnntui.app.session.LabSession`
+(``lab.experiment``), not to the Experiment screen: closing the screen (Esc)
+leaves it running, and its runs join ``lab.records`` (so Compare lists them).
+The worker thread runs an :class:`~rnntui.engine.experiment.ExperimentRunner`
+and posts what it reports as the app's ``EventBatch`` messages wrapping an
+:class:`ExperimentUpdate`; the app hands them to the lab's listeners, one of
+which (:meth:`ExperimentSession.on_events`) folds them into the runs' records on
+the UI thread.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -25,6 +25,12 @@ from rnntui.engine.experiment.results import GridPoint, Row, RunOutcome, aggrega
 from rnntui.engine.events import Event
 from rnntui.engine.record import RunRecord
 
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from rnntui.app.session import LabSession
+    from rnntui.engine.experiment.grid import Experiment
+    from rnntui.engine.experiment.runner import ExperimentRunner
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,15 @@ class ExperimentUpdate(Event):
 
 
 class ExperimentSession:
-    """The experiment of one app session (at most one runs at a time)."""
+    """The experiment of one lab session (at most one runs at a time).
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.experiment: Any = None
-        self.runner: Any = None
+    ``host`` (the app) runs the worker, receives its messages and shows notices."""
+
+    def __init__(self, lab: "LabSession", host: "App[Any]") -> None:
+        self.lab = lab
+        self.host = host
+        self.experiment: "Experiment | None" = None
+        self.runner: "ExperimentRunner | None" = None
         self.worker: Worker[Any] | None = None
         self.records: dict[str, RunRecord] = {}
         self.outcomes: dict[str, RunOutcome] = {}
@@ -54,7 +63,7 @@ class ExperimentSession:
         self.checking = False  # the worker is checking every grid point (building its task)
         self.rejected = ""  # why the last start was refused by that check
         self.version = 0  # bumped whenever something the screen shows changed
-        self._listening = False
+        lab.add_event_listener(self.on_events)
 
     @property
     def running(self) -> bool:
@@ -78,7 +87,7 @@ class ExperimentSession:
 
         if self.running:
             raise ConfigError("experiment", "one is already running; stop it (t) first")
-        root = getattr(self.app, "runs_root", None) or Path("runs")
+        root = self.lab.runs_root or Path("runs")
         exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name, check=False)
         self.experiment = exp
         self.runner = ExperimentRunner(exp, workers=workers, quiet=True)
@@ -88,14 +97,11 @@ class ExperimentSession:
             record = RunRecord(spec.run_id, dict(spec.config))
             record.path = spec.out_dir
             self.records[spec.run_id] = record
-        self.app.records.extend(self.records.values())  # Compare lists them with the session's runs
-        if not self._listening:
-            self.app.add_event_listener(self.on_events)
-            self._listening = True
+        self.lab.records.extend(self.records.values())  # Compare lists them with the session's runs
         self.started_at, self.ended_at = time.monotonic(), 0.0
         self.checking, self.rejected = True, ""
         self.version += 1
-        self.worker = self.app.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
+        self.worker = self.host.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
                                           description=f"experiment {name}")
 
     def stop(self) -> None:
@@ -107,14 +113,15 @@ class ExperimentSession:
         """Thread worker: run the experiment, post batches of updates."""
         from rnntui.app.messages import EventBatch
 
-        runner, app, session = self.runner, self.app, id(self)
+        runner, host, session = self.runner, self.host, id(self)
+        assert runner is not None  # set by start() before the worker runs
         worker = get_current_worker()
         pending: dict[str, list[Event]] = {}
         finished: set[str] = set()
         last = [time.monotonic()]
 
         def post(run_id: str, events: list[Event], outcome: RunOutcome | None = None) -> None:
-            app.post_message(EventBatch(run_id, [ExperimentUpdate(run_id, session, tuple(events), outcome)]))
+            host.post_message(EventBatch(run_id, [ExperimentUpdate(run_id, session, tuple(events), outcome)]))
 
         def flush() -> None:
             last[0] = time.monotonic()
@@ -139,7 +146,7 @@ class ExperimentSession:
                 check_runnable(cfg)
         except ConfigError as exc:
             first = runner.experiment.specs[0].run_id
-            app.post_message(EventBatch(first, [ExperimentUpdate(first, session, rejected=str(exc))]))
+            host.post_message(EventBatch(first, [ExperimentUpdate(first, session, rejected=str(exc))]))
             return
         finally:
             self.checking = False
@@ -184,12 +191,12 @@ class ExperimentSession:
 
     def _reject(self, reason: str) -> None:
         """UI thread: the grid failed its task-level check; forget the experiment."""
-        self.app.records[:] = [r for r in self.app.records if r.run_id not in self.records]
+        self.lab.records[:] = [r for r in self.lab.records if r.run_id not in self.records]
         self.experiment = self.runner = None
         self.records, self.outcomes = {}, {}
         self.rejected = reason
         self.version += 1
-        self.app.notify(reason, title="cannot start the experiment", severity="error", timeout=10)
+        self.host.notify(reason, title="cannot start the experiment", severity="error", timeout=10)
 
     # ------------------------------------------------------------ queries
     @property
@@ -211,10 +218,9 @@ class ExperimentSession:
         for outcome in self.outcomes.values():
             names += [k for k in outcome.final if k not in names]
         preferred: list[str] = []
-        infos = getattr(self.app, "task_infos", {}) or {}
         if self.experiment is not None:
             for task in dict.fromkeys(c.task for c in self.experiment.configs):
-                info = infos.get(task)
+                info = self.lab.task_infos.get(task)
                 preferred += [m[0] for m in info.metrics] if info else []
         return choose_columns(names, preferred, limit=limit)
 
@@ -223,12 +229,3 @@ class ExperimentSession:
             return 0.0
         return (self.ended_at or time.monotonic()) - self.started_at
 
-
-_SESSIONS: "weakref.WeakKeyDictionary[Any, ExperimentSession]" = weakref.WeakKeyDictionary()
-
-
-def experiment_session(app: Any) -> ExperimentSession:
-    session = _SESSIONS.get(app)
-    if session is None:
-        session = _SESSIONS[app] = ExperimentSession(app)
-    return session

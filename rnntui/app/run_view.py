@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rnntui.app.widgets.metric_plot import PlotLine, RefLine
 from rnntui.app.worker import TaskInfo
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted
+from rnntui.engine.metrics import MetricKey, keys_named, training_length_names
 from rnntui.engine.record import RunRecord
 
 VAL_COLORS = ("orange", "magenta", "green")
@@ -37,13 +38,24 @@ def event_log_line(event: Event) -> tuple[str, str] | None:
     return None
 
 
+def end_notice(record: RunRecord, info: TaskInfo | None) -> tuple[str, str, bool] | None:
+    """(message, title, is_error) of the notice for a run that has ended, or None."""
+    if record.status == "failed":
+        return record.reason or "the run failed", f"run {record.run_id} failed", True
+    if record.status == "finished":
+        main = metric_names(record, info)[:1]
+        value = f": {main[0]} {record.final[main[0]]:.4g}" if main and main[0] in record.final else ""
+        return f"finished in {record.wall_time_s:.1f}s{value}", f"run {record.run_id}", False
+    return None
+
+
 def metric_names(record: RunRecord | None, info: TaskInfo | None) -> list[str]:
     """The task's metrics, main first (from the task, else from what the run reported)."""
     if info is not None and info.metrics:
         return [m[0] for m in info.metrics]
     if record is None:
         return []
-    return [n for n in record.metric_names() if "@" not in n and not n.startswith("val_loss")]
+    return [n for n in training_length_names(record.metric_names()) if n != "val_loss"]
 
 
 def metric_label(info: TaskInfo | None, name: str) -> str:
@@ -65,10 +77,10 @@ def loss_plot(record: RunRecord) -> PlotData:
     """Training loss (per log window) and held-out loss at every evaluation length."""
     xs, ys = record.series("loss")
     lines = [PlotLine("train", xs, ys, "cyan")]
-    names = [n for n in record.metric_names() if n.split("@")[0] == "val_loss"]
-    for i, name in enumerate(names):
+    for i, name in enumerate(keys_named(record.metric_names(), "val_loss")):
         vx, vy = record.series(name)
-        lines.append(PlotLine(name.replace("val_loss", "val"), vx, vy, VAL_COLORS[i % len(VAL_COLORS)], smooth=False))
+        label = str(MetricKey("val", MetricKey.parse(name).length))  # val, val@16, ...
+        lines.append(PlotLine(label, vx, vy, VAL_COLORS[i % len(VAL_COLORS)], smooth=False))
     refs = [RefLine(f"baseline {v:.3g}", v) for k, v in record.baseline.items() if k in ("loss", "val_loss")]
     return PlotData(lines, refs, f"loss · {record.run_id}")
 
@@ -80,10 +92,10 @@ def metric_plot(record: RunRecord, info: TaskInfo | None, index: int = 0) -> Plo
         return None
     metric = names[index % len(names)]
     lines = []
-    series = [n for n in record.metric_names() if n.split("@")[0] == metric]
-    for i, name in enumerate(series):
+    for i, name in enumerate(keys_named(record.metric_names(), metric)):
         mx, my = record.series(name)
-        label = "val" if name == metric else f"len {name.split('@', 1)[1]}"
+        length = MetricKey.parse(name).length
+        label = "val" if length is None else f"len {length}"
         lines.append(PlotLine(label, mx, my, METRIC_COLORS[i % len(METRIC_COLORS)], smooth=False))
     refs = [RefLine(f"baseline {record.baseline[metric]:.3g}", record.baseline[metric])] \
         if metric in record.baseline else []

@@ -154,3 +154,25 @@ def run_training(job: TrainJob) -> str:
         if isinstance(job.control, UIRunControl):
             job.control.before_block = None
     return result.status
+
+
+def preload_in_thread(done: Callable[[dict[str, TaskInfo], str], Any]) -> threading.Thread:
+    """Run :func:`preload_engine` in a daemon thread; ``done(infos, error)`` is called
+    there once it is over (``error`` empty, or the reason the engine failed to load).
+
+    Not a Textual worker: those run in asyncio's default executor, which the
+    process joins at exit, so quitting during the import (~1.5-3 s) would wait
+    for it.  A daemon thread is simply dropped.
+    """
+
+    def load() -> None:
+        try:
+            infos = preload_engine()
+        except Exception as exc:  # the UI still opens; starting a run will report it
+            done({}, f"{type(exc).__name__}: {exc}")
+            return
+        done(infos, "")
+
+    thread = threading.Thread(target=load, name="rnntui-preload", daemon=True)
+    thread.start()
+    return thread

@@ -118,13 +118,13 @@ def format_report(data: dict[str, Any]) -> str:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from rnntui.engine.inspect.describe import describe_model
+    from rnntui.engine.inspect.describe import describe
 
     try:
         input_size = _positive_int("input_size", ns.input_size, 0)
         batch = _positive_int("batch", ns.batch, 0)
         cfg = make_request(ns.preset, config_flags(ns), ns.set_).config
-        data = describe_model(cfg, input_size or None, batch or None)
+        data = describe(cfg, input_size or None, batch or None).to_json()
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

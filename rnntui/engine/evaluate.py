@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from rich.text import Text
 
+from rnntui.engine.metrics import MetricKey
 from rnntui.engine.model import SequenceModel, detach_state
 from rnntui.tasks.base import Batch, Task
 
@@ -41,7 +42,8 @@ def evaluate(
     """Batch-size-weighted means of ``val_loss`` and the task's metrics per set.
 
     The training distribution's set (key ``None``) gives plain names; an extra
-    length ``L`` gives ``name@L``.  Samples come from the first held-out batch.
+    length ``L`` gives ``name@L`` (``str(MetricKey(name, L))``).  Samples come from the
+    first held-out batch.
     """
     was_training = model.training
     model.eval()
@@ -61,9 +63,8 @@ def evaluate(
                 total += batch.size
                 if length is None and i == 0 and n_samples:
                     samples = task.render(out.cpu(), batch.to("cpu"), n_samples)
-            suffix = "" if length is None else f"@{length}"
-            for key, value in sums.items():
-                metrics[key + suffix] = value / max(total, 1)
+            for name, value in sums.items():
+                metrics[str(MetricKey(name, length))] = value / max(total, 1)
     finally:
         model.train(was_training)
     return metrics, samples

@@ -9,16 +9,14 @@ for the whole session; a table shows how their configs differ
 (:func:`rnntui.config.diff`); ``e`` exports the selection as CSV and JSON.
 
 The loaded runs, the selection and the colours live on after the screen closes
-(one :class:`CompareState` per app).
+(the lab session's :class:`~rnntui.app.session.CompareState`, ``lab.compare``).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -28,43 +26,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
+from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine, RefLine
 from rnntui.config import ConfigError, build_config, diff
+from rnntui.engine.events import Event
+from rnntui.engine.metrics import training_length_names
 from rnntui.engine.record import RunRecord
+
+if TYPE_CHECKING:
+    from rnntui.app.session import LabSession
 
 MARK = {"ready": "○", "running": "●", "paused": "‖", "finished": "✓", "stopped": "■", "failed": "✗"}
 SHOWN_KEYS = ("task", "cell", "backend", "hidden_size", "num_layers", "bidirectional", "lr", "batch_size",
               "steps", "seq_len", "seed")
-
-
-@dataclass
-class CompareState:
-    """What Compare remembers for one app: runs loaded from disk, the selection
-    (by record identity) and each run's colour."""
-
-    loaded: list[RunRecord] = field(default_factory=list)
-    selected: list[int] = field(default_factory=list)  # id(record), in selection order
-    colours: dict[int, str] = field(default_factory=dict)
-    metric_index: int = 0
-
-    def colour(self, record: RunRecord) -> str:
-        """The run's colour: given once, at its first selection, and kept."""
-        key = id(record)
-        if key not in self.colours:
-            in_use = {self.colours[k] for k in self.selected if k in self.colours and k != key}
-            free = [c for c in PALETTE if c not in in_use]
-            self.colours[key] = free[0] if free else PALETTE[len(self.colours) % len(PALETTE)]
-        return self.colours[key]
-
-
-_STATES: "weakref.WeakKeyDictionary[Any, CompareState]" = weakref.WeakKeyDictionary()
-
-
-def compare_state(app: Any) -> CompareState:
-    state = _STATES.get(app)
-    if state is None:
-        state = _STATES[app] = CompareState()
-    return state
 
 
 def load_runs(path: str | Path) -> list[RunRecord]:
@@ -107,7 +80,8 @@ def config_diff(records: Sequence[RunRecord]) -> list[str]:
 
 
 def main_metric(record: RunRecord) -> str:
-    names = [n for n in record.final if "@" not in n and n != "val_loss"]
+    """The first metric the run reported at its training length (else ``val_loss``)."""
+    names = [n for n in training_length_names(record.final) if n != "val_loss"]
     return names[0] if names else ("val_loss" if "val_loss" in record.final else "")
 
 
@@ -136,10 +110,10 @@ class CompareScreen(Screen[None]):
         Binding("d", "toggle_diff", "Diff"),
     ]
 
-    def __init__(self, lab: Any, select: Iterable[RunRecord] = ()) -> None:
+    def __init__(self, lab: "LabSession", select: Iterable[RunRecord] = ()) -> None:
         super().__init__()
         self.lab = lab
-        self.state = compare_state(lab)
+        self.state = lab.compare
         for record in select:
             if id(record) not in self.state.selected:
                 self.state.selected.append(id(record))
@@ -169,15 +143,13 @@ class CompareScreen(Screen[None]):
                            ("from", "from")):
             table.add_column(label, key=key)
         self._rebuild()
-        if hasattr(self.lab, "add_event_listener"):
-            self.lab.add_event_listener(self._on_events)
+        self.lab.add_event_listener(self._on_events)
         self.set_interval(0.5, self._tick, name="compare-refresh")
         table.focus()
         self._apply_width()
 
     def on_unmount(self) -> None:
-        if hasattr(self.lab, "remove_event_listener"):
-            self.lab.remove_event_listener(self._on_events)
+        self.lab.remove_event_listener(self._on_events)
 
     def on_resize(self) -> None:
         self._apply_width()
@@ -188,13 +160,13 @@ class CompareScreen(Screen[None]):
     # ------------------------------------------------------------- data
     def runs(self) -> list[RunRecord]:
         """Every run on offer: this session's, then those loaded from disk."""
-        return list(getattr(self.lab, "records", [])) + list(self.state.loaded)
+        return list(self.lab.records) + list(self.state.loaded)
 
     def selected(self) -> list[RunRecord]:
         by_id = {id(r): r for r in self.runs()}
         return [by_id[k] for k in self.state.selected if k in by_id]
 
-    def _on_events(self, events: list[Any]) -> None:
+    def _on_events(self, events: list[Event]) -> None:
         self._dirty = True  # redraw at the next tick (at most twice a second)
 
     def _tick(self) -> None:
@@ -206,7 +178,7 @@ class CompareScreen(Screen[None]):
         table = self.query_one("#cmp-runs", DataTable)
         runs = self.runs()
         keys = [id(r) for r in runs]
-        session = {id(r) for r in getattr(self.lab, "records", [])}
+        session = {id(r) for r in self.lab.records}
         if keys != self._shown:
             cursor = table.cursor_row
             table.clear()
@@ -242,7 +214,7 @@ class CompareScreen(Screen[None]):
         metrics: list[str] = []
         for record in records:
             metrics += [n for n in record.metric_names() if n not in metrics]
-        mains = [n for n in metrics if "@" not in n and n != "val_loss"]
+        mains = [n for n in training_length_names(metrics) if n != "val_loss"]
         return names + mains + ["val_loss"] * ("val_loss" in metrics) + [
             n for n in metrics if n not in mains and n != "val_loss"]
 
@@ -376,7 +348,7 @@ class CompareScreen(Screen[None]):
         if not records:
             self.notify("Select runs to export first (space).", severity="warning")
             return
-        root = getattr(self.lab, "runs_root", None) or Path("runs")
+        root = self.lab.runs_root or Path("runs")
         stem = time.strftime("compare-%Y%m%d-%H%M%S")
         try:
             self.last_export = export_records(records, root, stem)

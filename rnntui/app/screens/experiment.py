@@ -7,15 +7,15 @@ the results table -- mean ± standard error per grid point -- fills in as they
 finish, with the overall progress above it.  Highlight a row to see the curves
 of that point's trials; Enter opens them in Compare.  ``t`` stops the runs.
 
-The experiment belongs to the app session, not to this screen (see
-:mod:`rnntui.app.experiment_session`): closing the screen (Esc) leaves it
+The experiment belongs to the lab session, not to this screen (``lab.experiment``,
+see :mod:`rnntui.app.experiment_session`): closing the screen (Esc) leaves it
 running; the screen redraws from the session on a timer.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,10 +24,12 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
-from rnntui.app.experiment_session import experiment_session
 from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
 from rnntui.config import Config, ConfigError, build_config
 from rnntui.engine.experiment.results import Row, Stat, format_value
+
+if TYPE_CHECKING:
+    from rnntui.app.session import LabSession
 
 
 def format_grid(grid: dict[str, list[Any]]) -> str:
@@ -93,10 +95,10 @@ class ExperimentScreen(Screen[None]):
         Binding("e", "edit", "Edit", show=False),
     ]
 
-    def __init__(self, lab: Any) -> None:
+    def __init__(self, lab: "LabSession") -> None:
         super().__init__()
         self.lab = lab
-        self.session = experiment_session(lab)
+        self.session = lab.experiment
         self.series_index = 0
         self._drawn: tuple[int, bool] = (-1, False)
         self._columns: list[str] = []
@@ -107,9 +109,9 @@ class ExperimentScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="exp-title")
         yield ProgressBar(total=1, show_eta=False, id="exp-progress")
-        request = getattr(self.lab, "request", None)
-        preset = getattr(request, "preset", None)
-        is_exp = bool(request is not None and request.is_experiment)
+        request = self.lab.request
+        preset = request.preset
+        is_exp = request.is_experiment
         with Horizontal(id="exp-setup"):
             yield Input(preset.name if (preset and is_exp) else "", compact=True, id="exp-preset",
                         placeholder="experiment preset (Enter loads it); empty: the form's settings")
@@ -125,24 +127,15 @@ class ExperimentScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        if hasattr(self.lab, "add_event_listener"):
-            self.lab.add_event_listener(self._on_events)
         self.set_interval(0.5, self._tick, name="experiment-refresh")
         self.refresh_view()
-        session, request = self.session, getattr(self.lab, "request", None)
-        if (request is not None and request.is_experiment and getattr(self.lab, "start_at_once", False)
+        session, request = self.session, self.lab.request
+        if (request.is_experiment and self.lab.start_at_once
                 and not session.auto_started and session.experiment is None):
             session.auto_started = True
             self.action_start()
         if session.experiment is not None:
             self.query_one("#exp-table", DataTable).focus()
-
-    def on_unmount(self) -> None:
-        if hasattr(self.lab, "remove_event_listener"):
-            self.lab.remove_event_listener(self._on_events)
-
-    def _on_events(self, events: list[Any]) -> None:
-        pass  # the session folds them; the timer redraws
 
     def _tick(self) -> None:
         # redraw on news, every tick while running (the clock), and once when it ends
@@ -303,17 +296,16 @@ class ExperimentScreen(Screen[None]):
         name = self.query_one("#exp-preset", Input).value.strip()
         grid = parse_grid(self.query_one("#exp-grid", Input).value)
         trials = parse_trials(self.query_one("#exp-trials", Input).value)
-        request = getattr(self.lab, "request", None)
-        req_preset = getattr(request, "preset", None)
-        if name and req_preset is not None and name == req_preset.name:
+        request = self.lab.request
+        if name and request.preset is not None and name == request.preset.name:
             base = request.config  # keeps the command line's overrides
         elif name:
             base = build_config(load_preset(name).values)
         else:
-            base = getattr(self.lab, "config", None)
-            if base is None:
+            settings = self.lab.settings()
+            if settings is None:
                 raise ConfigError("form", "the form's settings are not valid; fix them or name a preset")
-            name = f"{base.task}-grid"
+            base, name = settings, f"{settings.task}-grid"
         if not grid and trials < 2:
             raise ConfigError("grid", "give a grid (e.g. cell=rnn,lstm) or at least 2 trials")
         return base, grid, trials, name

@@ -1,7 +1,12 @@
 """The help screen (``?`` or F1): what the panels show, every key of the lab and
-those of the Inspect view."""
+those of the Inspect view.
+
+The key rows come from the bindings (:func:`rnntui.app.commands.help_rows`):
+the app passes them in."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -23,36 +28,8 @@ ABOUT = (
     "Runs are saved under runs/ (config, metrics, summary, checkpoint).\n"
 )
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("s  F5", "start a run with the form's settings"),
-    ("p  F6", "pause / resume"),
-    ("t  F7", "stop the run (it stays on screen)"),
-    ("r  F8", "reset: clear the finished run from the screen"),
-    ("l", "log scale on the loss plot (and lower-is-better metrics)"),
-    ("m", "smoothing (exponential moving average) on/off"),
-    ("n", "next metric on the metric plot"),
-    ("g", "swap loss / metric plot (narrow terminals show one)"),
-    ("f", "show / hide the configuration form"),
-    ("c", "compare the runs of this session"),
-    ("x", "experiments (grids of runs)"),
-    ("i", "inspect the model (shapes, gradients per time step)"),
-    ("Esc", "leave the form / close a screen"),
-    ("Tab", "next field or panel"),
-    ("ctrl+p", "command palette (all commands by name)"),
-    ("?  F1", "this help"),
-    ("q  ctrl+q", "quit (a running run is stopped first)"),
-)
 
-INSPECT_KEYS: tuple[tuple[str, str], ...] = (
-    ("1 2 3 4", "tabs: parameters, shapes, gradients, gates"),
-    ("l", "log / linear scale of the gradient heatmap and profile"),
-    ("n", "gate traces of the next held-out sample (of 8)"),
-    ("r", "reload: measure the current model again"),
-    ("Esc  i", "close the Inspect view"),
-)
-
-
-def keys_table(keys: tuple[tuple[str, str], ...]) -> Table:
+def keys_table(keys: Sequence[tuple[str, str]]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -78,13 +55,19 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
     ]
 
+    def __init__(self, keys: Sequence[tuple[str, str]], inspect_keys: Sequence[tuple[str, str]]) -> None:
+        """``keys``/``inspect_keys``: (keys, what they do) rows of the lab and of the Inspect view."""
+        super().__init__()
+        self.keys = list(keys)
+        self.inspect_keys = list(inspect_keys)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = "rnntui help"
             box.border_subtitle = "Esc closes"
             yield Static(Text(ABOUT))
             yield Static(Text("Keys", style="bold"))
-            yield Static(keys_table(KEYS))
+            yield Static(keys_table(self.keys))
             yield Static(Text("\nKeys in the Inspect view (i)", style="bold"))
-            yield Static(keys_table(INSPECT_KEYS))
+            yield Static(keys_table(self.inspect_keys))
 

@@ -13,12 +13,14 @@ Four tabs:
 4. **Gates** — gate activations (i, f, o / r, z), the modulation m of the
    multiplicative cells and the hidden state over time for one held-out sample.
 
-"The current model" is the run's model when there is one (a snapshot, copied
-in the training thread between two steps, or here once no training thread runs),
-else the model the form's settings would start with (built under the engine's
-``BUILD_LOCK`` with the global generator forked, so a run starting meanwhile
-keeps its own initial weights and random stream).  Gradient profiles come from
-the trainer's probe after every evaluation
+"The current model" is the run's model when there is one (a
+:class:`~rnntui.engine.inspect.snapshot.RunSnapshot`, copied by the training
+thread between two steps, or by this screen's worker once no training thread
+runs), else the model the form's settings would start with.  What the tabs show
+comes from one engine function, :func:`rnntui.engine.inspect.describe.describe`
+(the one ``rnntui inspect`` prints); it also builds the untrained model, seeded
+the way a run seeds it, without disturbing a run that starts meanwhile.  Gradient
+profiles of a run come from the trainer's probe after every evaluation
 (``RunRecord.grad_profiles``); gate traces from a probe this screen adds to the
 trainer while it is open.  Heavy work runs in a thread worker.
 """
@@ -26,9 +28,7 @@ trainer while it is open.  Heavy work runs in a thread worker.
 from __future__ import annotations
 
 import functools
-import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Callable
 
 from rich.text import Text
 from textual import work
@@ -37,53 +37,23 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from rnntui.app.widgets.heatmap import Heatmap
 from rnntui.app.widgets.inspect_panes import GatePane, GradientPane, param_table, shapes_renderable
 
-
-@dataclass
-class Loaded:
-    """What the worker computed for the screen (plain data, built off the UI thread)."""
-
-    source: str  # "run" or "settings"
-    run_id: str
-    summary: str
-    params: list[Any]
-    total: int
-    groups: list[tuple[str, int]]
-    shapes: list[Any]
-    shape_header: str
-    gates: Any = None  # GateTrace event
-    preview: tuple[int, list[float]] | None = None
-    error: str = ""
+if TYPE_CHECKING:
+    from rnntui.app.session import LabSession
+    from rnntui.config import Config
+    from rnntui.engine.events import Event, GateTrace
+    from rnntui.engine.inspect.describe import ModelDescription
+    from rnntui.engine.inspect.snapshot import RunSnapshot
+    from rnntui.engine.trainer import Probe, Trainer
 
 
-class _Snapshot:
-    """A copy of a live run's model, taken by whichever thread gets there first:
-    the training thread between two steps, or the Inspect worker once the run has
-    ended (no training thread touches the model any more)."""
-
-    def __init__(self, trainer: Any) -> None:
-        self.trainer = trainer
-        self.done = threading.Event()
-        self.model: Any = None
-        self.step = 0
-        self.error: Exception | None = None
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        with self._lock:
-            if self.done.is_set():
-                return
-            try:
-                from rnntui.engine.inspect.probes import snapshot
-
-                self.model, self.step = snapshot(self.trainer.model), self.trainer.step
-            except Exception as exc:  # never fail the run for a view; the worker reports it
-                self.error = exc
-            finally:
-                self.done.set()
+TABS = "tabs: parameters, shapes, gradients, gates"
+SAMPLES = 8
+"""Held-out sequences whose gate traces ``n`` cycles through."""
 
 
 class InspectScreen(Screen[None]):
@@ -104,26 +74,27 @@ class InspectScreen(Screen[None]):
 
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = [
-        Binding("escape,i", "close", "Back"),
-        Binding("1", "show_tab('params')", "Params", show=False),
-        Binding("2", "show_tab('shapes')", "Shapes", show=False),
-        Binding("3", "show_tab('grads')", "Gradients", show=False),
-        Binding("4", "show_tab('gates')", "Gates", show=False),
-        Binding("l", "toggle_log", "Log"),
-        Binding("n", "next_sample", "Sample"),
-        Binding("r", "reload", "Reload"),
+        Binding("1", "show_tab('params')", "Params", show=False, tooltip=TABS),
+        Binding("2", "show_tab('shapes')", "Shapes", show=False, tooltip=TABS),
+        Binding("3", "show_tab('grads')", "Gradients", show=False, tooltip=TABS),
+        Binding("4", "show_tab('gates')", "Gates", show=False, tooltip=TABS),
+        Binding("l", "toggle_log", "Log", tooltip="log / linear scale of the gradient heatmap and profile"),
+        Binding("n", "next_sample", "Sample", tooltip="gate traces of the next held-out sample (of 8)"),
+        Binding("r", "reload", "Reload", tooltip="reload: measure the current model again"),
+        Binding("escape,i", "close", "Back", tooltip="close the Inspect view"),
     ]
 
-    def __init__(self, lab: Any) -> None:
+    def __init__(self, lab: "LabSession") -> None:
         super().__init__()
         self.lab = lab
         self.run_id = ""
         self.profiles: list[tuple[int, list[float]]] = []
         self.preview: tuple[int, list[float]] | None = None
         self.sample = 0
-        self.loaded: Loaded | None = None
-        self._probe: Any = None
-        self._probe_trainer: Any = None
+        self.loaded: "ModelDescription | None" = None
+        self.error = ""  # why the last load failed
+        self._probe: "Probe | None" = None
+        self._probe_trainer: "Trainer | None" = None
         self._generation = 0
 
     # ------------------------------------------------------------- layout
@@ -155,8 +126,7 @@ class InspectScreen(Screen[None]):
     # ------------------------------------------------------------- probes
     def _attach_probe(self) -> None:
         """Have the live trainer trace the gates of our sample after each evaluation."""
-        trainer = getattr(self.lab, "trainer", None)
-        record = getattr(self.lab, "current", None)
+        trainer, record = self.lab.trainer, self.lab.current
         if trainer is None or record is None or record.done:
             return
         if self._probe_trainer is trainer and self._probe in trainer.probes:
@@ -170,149 +140,81 @@ class InspectScreen(Screen[None]):
 
     def _detach_probe(self) -> None:
         trainer, probe = self._probe_trainer, self._probe
-        if trainer is not None:
+        if trainer is not None and probe is not None:
             trainer.remove_probe(probe)
         self._probe = self._probe_trainer = None
 
     # -------------------------------------------------------------- loading
     def _load(self) -> None:
         """Gather the lab's state here on the UI thread; measure in a worker."""
+        from rnntui.engine.inspect.snapshot import RunSnapshot
+
         self._generation += 1
-        trainer = getattr(self.lab, "trainer", None)
-        if trainer is not None and getattr(trainer, "model", None) is not None and getattr(trainer, "eval_sets", None):
+        trainer, record = self.lab.trainer, self.lab.current
+        if trainer is not None and trainer.model is not None and trainer.eval_sets:
             if trainer.run_id != self.run_id:
                 self.run_id, self.profiles, self.preview = trainer.run_id, [], None
-            snap, record = _Snapshot(trainer), getattr(self.lab, "current", None)
-            between_steps = getattr(getattr(self.lab, "control", None), "call_between_steps", None)
-            if record is not None and record.run_id == trainer.run_id and not record.done and between_steps:
-                between_steps(snap.take)  # the training thread copies it at its next safe point
+            snap = RunSnapshot(trainer)
+            if record is not None and record.run_id == trainer.run_id and not record.done:
+                self.lab.control.call_between_steps(snap.take)  # the training thread copies it at its next safe point
                 # once it has ended (or was rejected) no training thread uses the model
-                ended = lambda: record.done or getattr(self.lab, "current", None) is not record  # noqa: E731
+                ended: Callable[[], bool] = lambda: record.done or self.lab.current is not record  # noqa: E731
             else:
-                ended = lambda: True  # noqa: E731 - no training thread: copy it in the worker
-            self._load_worker(self._generation, trainer, None, self.sample, snap, ended)
+                ended = lambda: True  # noqa: E731 - no training thread: the worker copies it
+            self._load_worker(self._generation, None, self.sample, snap, ended)
         else:
-            self._load_worker(self._generation, None, self._form_config(), self.sample, None, self._run_is_live)
+            self._load_worker(self._generation, self.lab.settings(validate=True), self.sample, None,
+                              self._run_is_live)
 
     def _run_is_live(self) -> bool:
         """Whether a run has built its model and may still be training (plain reads: any thread)."""
-        trainer, record = getattr(self.lab, "trainer", None), getattr(self.lab, "current", None)
-        return getattr(trainer, "model", None) is not None and record is not None and not record.done
-
-    def _form_config(self) -> Any:
-        """The form's valid Config (validating it now if it has not been yet), or None."""
-        cfg = getattr(self.lab, "config", None)
-        form = getattr(self.lab, "form", None)
-        if cfg is None and form is not None and hasattr(form, "validate"):
-            cfg = form.validate(post=False)
-        return cfg
+        trainer, record = self.lab.trainer, self.lab.current
+        return trainer is not None and trainer.model is not None and record is not None and not record.done
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect", description="inspect the model")
-    def _load_worker(self, generation: int, trainer: Any, cfg: Any, sample: int, snap: "_Snapshot | None",
-                     flag: Any) -> None:
+    def _load_worker(self, generation: int, cfg: "Config | None", sample: int, snap: "RunSnapshot | None",
+                     flag: Callable[[], bool]) -> None:
+        """Describe the run's model (``snap``; ``flag()``: its run has ended) or the
+        untrained one of ``cfg`` (``flag()``: a run is training on the global generator)."""
+        from rnntui.engine.inspect.describe import describe
+
+        worker = get_current_worker()
+        loaded, error = None, ""
         try:
-            loaded = self._compute(trainer, cfg, sample, snap, flag)
-            if loaded is None:  # cancelled: a newer load or the app's exit
-                return
+            if snap is not None:
+                run = snap.wait(ended=flag, cancelled=lambda: worker.is_cancelled)
+                if run is None:  # cancelled: a newer load or the app's exit
+                    return
+                loaded = describe(run.cfg, sample=sample, run=run)
+            elif cfg is None:
+                error = "the settings in the form are not valid; fix them to inspect the model"
+            else:
+                loaded = describe(cfg, sample=sample, run_started=flag)
         except Exception as exc:  # show the reason instead of crashing the lab
-            loaded = Loaded("settings", "", "", [], 0, [], [], "", error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
         try:
-            self.app.call_from_thread(self._show, loaded, generation)
+            self.app.call_from_thread(self._show, loaded, error, generation)
         except RuntimeError:  # the app is shutting down
             pass
 
-    @staticmethod
-    def _compute(trainer: Any, cfg: Any, sample: int, snap: "_Snapshot | None" = None,
-                 flag: Any = None) -> Loaded | None:
-        """Worker thread: snapshot the run's model (or build the form's) and measure it.
-
-        With a ``trainer``, ``snap`` is the copy requested from the training thread
-        and ``flag()`` tells when the run has ended (copy it here then).  Without,
-        ``flag()`` tells whether a run's training thread has its model by now."""
-        import torch
-        from textual.worker import NoActiveWorker, get_current_worker
-
-        from rnntui.engine.inspect.tables import group_totals, parameter_table, parameter_total, shape_cases
-        from rnntui.engine.inspect.probes import (PROBE_SEQUENCES, gate_trace_event, hidden_grad_norms, probe_batch, snapshot,
-                                          take)
-
-        try:
-            worker: Any = get_current_worker()
-        except NoActiveWorker:  # called directly (tests)
-            worker = None
-        if trainer is not None:
-            cfg, task, run_id = trainer.cfg, trainer.task, trainer.run_id
-            if snap is None:
-                model, step = snapshot(trainer.model), trainer.step
-            else:
-                while not snap.done.is_set():  # the training thread copies it between two steps
-                    if worker is not None and worker.is_cancelled:
-                        snap.done.set()  # the training thread need not copy it now
-                        return None
-                    if flag is None or flag():  # no training thread uses the model (any more)
-                        snap.take()
-                    else:
-                        snap.done.wait(0.05)
-                if snap.error is not None:
-                    raise snap.error
-                model, step = snap.model, snap.step
-            batch = probe_batch(trainer)
-            source = "run"
-        else:
-            if cfg is None:
-                raise ValueError("the settings in the form are not valid; fix them to inspect the model")
-            from rnntui.engine.model import BUILD_LOCK, build_model
-            from rnntui.engine.trainer import EVAL_SEED_OFFSET
-            from rnntui.tasks import build_task
-
-            with BUILD_LOCK:  # a starting run seeds and builds under it too: neither disturbs the other
-                if flag is not None and flag():
-                    # a run got past building its model and trains on the global generator now:
-                    # forking it could rewind the run's draws.  Its RunStarted reloads this view.
-                    raise RuntimeError("a run has just started; r reloads")
-                with torch.random.fork_rng(devices=[]):  # the run's own initial model; the global RNG is restored
-                    torch.manual_seed(cfg.seed)
-                    task = build_task(cfg)
-                    model = build_model(cfg, task)
-            sets = task.eval_sets(torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET))
-            batch = take(sets[None][0], PROBE_SEQUENCES)
-            run_id, step, source = "", 0, "settings"
-        rows = parameter_table(model)
-        total = parameter_total(rows)
-        proj = f" P={cfg.proj_size}" if cfg.proj_size else ""
-        bi = " bidirectional" if cfg.bidirectional else ""
-        summary = (f"{cfg.cell} ({cfg.backend}) I={task.input_size} H={cfg.hidden_size}{proj} "
-                   f"L={cfg.num_layers}{bi} · {cfg.task} · {total} parameters")
-        shapes = shape_cases(cfg, task.input_size, cfg.batch_size, cfg.seq_len)
-        header = (f"B = {cfg.batch_size} (batch_size), T = {cfg.seq_len} (seq_len), I = {task.input_size}, "
-                  f"H = {cfg.hidden_size}, L = {cfg.num_layers}, D = 2 if bidirectional else 1"
-                  + (f", P = {cfg.proj_size}" if cfg.proj_size else ""))
-        gates = gate_trace_event(model, batch, run_id, step, min(sample, batch.size - 1))
-        preview = None
-        if source == "settings":
-            preview = (0, [float(v) for v in hidden_grad_norms(model, task, batch)])
-        return Loaded(source, run_id, summary, rows, total, group_totals(rows), shapes, header,
-                      gates=gates, preview=preview)
-
-    def _show(self, loaded: Loaded, generation: int) -> None:
+    def _show(self, loaded: "ModelDescription | None", error: str, generation: int) -> None:
         if not self.is_mounted or generation != self._generation:  # a newer load is under way
             return
-        self.loaded = loaded
-        summary = self.query_one("#inspect-summary", Static)
-        if loaded.error:
-            summary.update(Text(f"cannot inspect: {loaded.error}", style="bold red"))
+        self.loaded, self.error = loaded, error
+        if loaded is None:
+            self.query_one("#inspect-summary", Static).update(Text(f"cannot inspect: {error}", style="bold red"))
             return
         self._update_summary()
-        self.query_one("#param-table", Static).update(param_table(loaded.params, loaded.groups, loaded.total))
+        self.query_one("#param-table", Static).update(param_table(loaded.params, loaded.groups, loaded.model_total))
         self.query_one("#shape-table", Static).update(shapes_renderable(loaded.shape_header, loaded.shapes))
         if loaded.run_id != self.run_id:
             self.profiles = []
         self.run_id = loaded.run_id
-        record = getattr(self.lab, "current", None)
+        record = self.lab.current
         if loaded.source == "run" and record is not None and record.run_id == loaded.run_id:
             for step, norms in record.grad_profiles:
                 self._add_profile(step, norms)
-        self.preview = loaded.preview
+        self.preview = (0, loaded.grad_profile) if loaded.grad_profile is not None else None
         self._draw_gradients()
         if loaded.gates is not None:
             self._draw_gates(loaded.gates)
@@ -320,9 +222,9 @@ class InspectScreen(Screen[None]):
 
     def _update_summary(self) -> None:
         loaded = self.loaded
-        if loaded is None or loaded.error:
+        if loaded is None:
             return
-        record = getattr(self.lab, "current", None)
+        record = self.lab.current
         if loaded.source == "run" and record is not None and record.run_id == loaded.run_id:
             total = f"/{record.total_steps}" if record.total_steps else ""
             where = f"run {record.run_id} · step {record.step}{total} · {record.status}"
@@ -331,7 +233,7 @@ class InspectScreen(Screen[None]):
         self.query_one("#inspect-summary", Static).update(f"{loaded.summary} · {where}")
 
     # --------------------------------------------------------------- events
-    def _on_events(self, events: list[Any]) -> None:
+    def _on_events(self, events: list["Event"]) -> None:
         from rnntui.engine.events import GateTrace, HiddenGradients, RunStarted
 
         grads = gates = False
@@ -367,7 +269,7 @@ class InspectScreen(Screen[None]):
         profiles = self.profiles or ([self.preview] if self.preview else [])
         self.query_one(GradientPane).show(profiles, trained=bool(self.profiles))
 
-    def _draw_gates(self, event: Any) -> None:
+    def _draw_gates(self, event: "GateTrace") -> None:
         self.query_one(GatePane).show(event, self.sample)
 
     @property
@@ -388,7 +290,7 @@ class InspectScreen(Screen[None]):
         self._draw_gradients()
 
     def action_next_sample(self) -> None:
-        self.sample = (self.sample + 1) % 8
+        self.sample = (self.sample + 1) % SAMPLES
         self._detach_probe()
         self._load()
 

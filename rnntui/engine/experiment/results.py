@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rnntui.engine.metrics import keys_named
+
 
 @dataclass(frozen=True)
 class GridPoint:
@@ -256,7 +258,7 @@ def choose_columns(names: Sequence[str], preferred: Sequence[str] = (), limit: i
     """The metrics worth a column: the task's own first, then val_loss, then the rest."""
     ordered = [n for n in preferred if n in names]
     if ordered:  # the main metric at the other evaluation lengths (length generalisation)
-        ordered += [n for n in names if n.split("@")[0] == ordered[0] and n not in ordered]
+        ordered += [n for n in keys_named(names, ordered[0]) if n not in ordered]
     if "val_loss" in names and "val_loss" not in ordered:
         ordered.append("val_loss")
     ordered += [n for n in names if n not in ordered]
