@@ -221,7 +221,7 @@ class ExperimentSession:
         if self.experiment is not None:
             for task in dict.fromkeys(c.task for c in self.experiment.configs):
                 info = self.lab.task_infos.get(task)
-                preferred += [m[0] for m in info.metrics] if info else []
+                preferred += [m.name for m in info.metrics] if info else []
         return choose_columns(names, preferred, limit=limit)
 
     def elapsed(self) -> float:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from rnntui.app.worker import TaskInfo
+    from rnntui.tasks.spec import TaskSpec
     from rnntui.config import Config
     from rnntui.engine.events import Event
 
@@ -29,7 +29,7 @@ class EventBatch(Message):
 class EngineReady(Message):
     """Torch and the task modules are imported (in a thread, after the first frame)."""
 
-    tasks: dict[str, "TaskInfo"] = field(default_factory=dict)
+    tasks: dict[str, "TaskSpec"] = field(default_factory=dict)
     error: str = ""
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnntui.app.widgets.metric_plot import PlotLine, RefLine
-from rnntui.app.worker import TaskInfo
+from rnntui.tasks.spec import TaskSpec
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted
 from rnntui.engine.metrics import MetricKey, keys_named, training_length_names
 from rnntui.engine.record import RunRecord
@@ -38,7 +38,7 @@ def event_log_line(event: Event) -> tuple[str, str] | None:
     return None
 
 
-def end_notice(record: RunRecord, info: TaskInfo | None) -> tuple[str, str, bool] | None:
+def end_notice(record: RunRecord, info: TaskSpec | None) -> tuple[str, str, bool] | None:
     """(message, title, is_error) of the notice for a run that has ended, or None."""
     if record.status == "failed":
         return record.reason or "the run failed", f"run {record.run_id} failed", True
@@ -49,20 +49,17 @@ def end_notice(record: RunRecord, info: TaskInfo | None) -> tuple[str, str, bool
     return None
 
 
-def metric_names(record: RunRecord | None, info: TaskInfo | None) -> list[str]:
+def metric_names(record: RunRecord | None, info: TaskSpec | None) -> list[str]:
     """The task's metrics, main first (from the task, else from what the run reported)."""
     if info is not None and info.metrics:
-        return [m[0] for m in info.metrics]
+        return [m.name for m in info.metrics]
     if record is None:
         return []
     return [n for n in training_length_names(record.metric_names()) if n != "val_loss"]
 
 
-def metric_label(info: TaskInfo | None, name: str) -> str:
-    for metric, label, _ in info.metrics if info else ():
-        if metric == name:
-            return label
-    return name
+def metric_label(info: TaskSpec | None, name: str) -> str:
+    return info.metric_label(name) if info else name
 
 
 @dataclass
@@ -85,7 +82,7 @@ def loss_plot(record: RunRecord) -> PlotData:
     return PlotData(lines, refs, f"loss · {record.run_id}")
 
 
-def metric_plot(record: RunRecord, info: TaskInfo | None, index: int = 0) -> PlotData | None:
+def metric_plot(record: RunRecord, info: TaskSpec | None, index: int = 0) -> PlotData | None:
     """The ``index``-th task metric (cycled) at every evaluation length, with its baseline."""
     names = metric_names(record, info)
     if not names:

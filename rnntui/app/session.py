@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from rnntui.app.experiment_session import ExperimentSession
 from rnntui.app.messages import EventBatch, RunRejected
 from rnntui.app.widgets.metric_plot import PALETTE
-from rnntui.app.worker import TaskInfo, TrainJob, UIRunControl
+from rnntui.app.worker import TrainJob, UIRunControl
+from rnntui.tasks.spec import TaskSpec
 from rnntui.config import Config, ConfigError
 from rnntui.engine.events import Event
 from rnntui.engine.record import RunRecord
@@ -89,7 +90,7 @@ class LabSession:
         self.control = UIRunControl()
         self.train_worker: "Worker[str] | None" = None
         """The current run's worker: state changes of any other (an earlier run's) are not ours."""
-        self.task_infos: dict[str, TaskInfo] = {}
+        self.task_infos: dict[str, TaskSpec] = {}
         self.engine_error = ""
         self.listeners: list[EventListener] = []
         self.compare = CompareState()
@@ -106,7 +107,7 @@ class LabSession:
     def settings(self, validate: bool = False) -> Config | None:
         return self._settings(validate)
 
-    def task_info(self, record: RunRecord) -> TaskInfo | None:
+    def task_info(self, record: RunRecord) -> TaskSpec | None:
         return self.task_infos.get(str(record.config.get("task", "")))
 
     def find(self, run_id: str) -> RunRecord | None:

@@ -29,9 +29,6 @@ from rnntui.tasks.spec import TaskSpec, task_specs
 BATCH_INTERVAL_S = 0.25
 
 
-TaskInfo = TaskSpec  # what the UI knows of a task is its torch-free spec
-
-
 def preload_engine() -> dict[str, TaskSpec]:
     """Warm the imports a run needs (torch, cells, tasks); returns the task specs."""
     import rnntui.engine.trainer  # noqa: F401  (torch, cells, tasks)
@@ -156,7 +153,7 @@ def run_training(job: TrainJob) -> str:
     return result.status
 
 
-def preload_in_thread(done: Callable[[dict[str, TaskInfo], str], Any]) -> threading.Thread:
+def preload_in_thread(done: Callable[[dict[str, TaskSpec], str], Any]) -> threading.Thread:
     """Run :func:`preload_engine` in a daemon thread; ``done(infos, error)`` is called
     there once it is over (``error`` empty, or the reason the engine failed to load).
 

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from rnntui.config.declared import declared_specs
 from rnntui.config.keys import Key
+from rnntui.engine.metrics import MetricKey
 
 LOSSES = ("mse", "bce", "ce")
 """Every loss a task may offer (``loss = auto`` picks the task's first)."""
@@ -88,7 +89,7 @@ class TaskSpec:
 
     def higher_is_better(self, metric: str) -> bool:
         """Direction of a metric name (plain or ``name@L``; ``val_loss`` is lower-is-better)."""
-        base = metric.split("@", 1)[0]
+        base = MetricKey.parse(metric).name
         for m in self.metrics:
             if m.name == base:
                 return m.higher_is_better

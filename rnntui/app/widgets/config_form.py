@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from rnntui.app.messages import FormChanged
-from rnntui.app.worker import TaskInfo
+from rnntui.tasks.spec import TaskSpec
 from rnntui.config import Config, ConfigError, build_config, coerce, field_type
 from rnntui.config.schema import KEYS, task_keys
 
@@ -114,7 +114,7 @@ class ConfigForm(VerticalScroll):
         super().__init__(id=id, classes=classes)
         self.base = dict(base)
         self.raw: dict[str, Any] = {k: self.base.get(k) for k in self.base}
-        self.task_infos: dict[str, TaskInfo] = {}
+        self.task_infos: dict[str, TaskSpec] = {}
         self.config: Config | None = None
         self.errors: dict[str, str] = {}
         self.rejected: dict[str, str] = {}  # task-level problems found by the worker; kept until an edit
@@ -138,7 +138,7 @@ class ConfigForm(VerticalScroll):
         self.validate()  # posts FormChanged: tells the app the form is there
 
     # --------------------------------------------------------------- API
-    def set_task_infos(self, infos: dict[str, TaskInfo]) -> None:
+    def set_task_infos(self, infos: dict[str, TaskSpec]) -> None:
         """The engine is loaded: offer only tasks that import, show the task's options."""
         self.task_infos = dict(infos)
         if infos:

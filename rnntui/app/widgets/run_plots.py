@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 
 from rnntui.app import run_view
 from rnntui.app.widgets.metric_plot import MetricPlot
-from rnntui.app.worker import TaskInfo
+from rnntui.tasks.spec import TaskSpec
 from rnntui.engine.record import RunRecord
 
 
@@ -31,7 +31,7 @@ class RunPlots(Horizontal):
         for plot in self.query(MetricPlot):
             plot.can_focus = True
 
-    def show(self, record: RunRecord, info: TaskInfo | None) -> None:
+    def show(self, record: RunRecord, info: TaskSpec | None) -> None:
         loss = run_view.loss_plot(record)
         self.query_one("#loss-plot", MetricPlot).set_lines(loss.lines, loss.refs, title=loss.title)
         metric_plot = self.query_one("#metric-plot", MetricPlot)
