@@ -76,6 +76,7 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
         Binding("c", "compare", "Compare"),
         Binding("x", "experiment", "Exper.", show=False),
         Binding("i", "inspect", "Inspect", show=False),
+        Binding("v", "conv", "Conv", show=False),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("escape", "leave_form", show=False),
@@ -297,6 +298,13 @@ class RnnTuiApp(RunControlMixin, ScreenActionsMixin, App[int]):
     def _focus_plot(self) -> None:
         swapped = self.query_one("#plots").has_class("-swap") and self.size.width < 120
         self.query_one("#metric-plot" if swapped else "#loss-plot", MetricPlot).focus()
+
+    def action_conv(self) -> None:
+        """The Conv screen: seed 004's convolution primitives (needs nothing from the run)."""
+        from rnntui.app.screens.conv import ConvScreen
+
+        if not isinstance(self.screen, ConvScreen):
+            self.push_screen(ConvScreen())
 
     async def action_quit(self) -> None:
         self.control.abort()  # checked every step; skips the closing eval and checkpoint

@@ -19,6 +19,7 @@ LAB_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Compare runs", "compare", "table of this session's runs, overlay curves (c)"),
     ("Experiments", "experiment", "grids of runs: cells × lengths × seeds (x)"),
     ("Inspect model", "inspect", "parameter shapes, gradient norms per time step (i)"),
+    ("Convolution lab", "conv", "convolution, pooling and a small CNN from scratch, seed 004 (v)"),
     ("Checkpoint now", "checkpoint", "save the running model at the next step"),
     ("Help", "help", "keys and panels (?, F1)"),
     ("Quit", "quit", "stop any run and leave (q)"),

@@ -36,6 +36,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("c", "compare the runs of this session"),
     ("x", "experiments (grids of runs)"),
     ("i", "inspect the model (shapes, gradients per time step)"),
+    ("v", "convolution lab: kernels, pooling, seed 004's CNN"),
     ("Esc", "leave the form / close a screen"),
     ("Tab", "next field or panel"),
     ("ctrl+p", "command palette (all commands by name)"),
