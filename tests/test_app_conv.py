@@ -94,6 +94,11 @@ async def test_settings_redraw_the_maps_with_the_engine_numbers():
         await wait_drawn(pilot, screen, lambda s: s.drawn.image == "bundled:rings")
         assert screen.run.image.pixels.shape == (48, 48, 1) and screen.run.maps.shape == (24, 24, 1)
 
+        narrow = screen.drawn_width
+        await pilot.resize_terminal(120, 30)  # the maps are redrawn for the wider pane
+        await wait_drawn(pilot, screen, lambda s: s.drawn_width > narrow)
+        assert max(len(line) for line in view_text(screen).splitlines()) <= screen.drawn_width
+
 
 async def test_cnn_tab_shows_layer_shapes_and_outputs():
     app = Bare()

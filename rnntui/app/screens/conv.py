@@ -77,19 +77,22 @@ class ConvScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "close", "Back"),
+        Binding("escape,v", "close", "Back"),
         Binding("1", "show_tab('conv-tab')", "Convolution", show=False),
         Binding("2", "show_tab('cnn-tab')", "CNN"),
         Binding("n", "next_seed", "New seed"),
     ]
 
-    def __init__(self, *_: Any, **__: Any) -> None:  # takes (and ignores) the lab, like the other screens
+    def __init__(self, lab: Any = None) -> None:
+        """``lab`` is accepted like the other screens take it, and not used: this
+        screen needs nothing from the lab's runs or form."""
         super().__init__()
         self.settings = Settings()
         self.run: Any = None  # the latest ConvRun shown
         self.cnn: Any = None  # the latest CNNOutput shown
         self.error = ""
-        self.drawn: Settings | None = None
+        self.drawn: Settings | None = None  # the settings and width of the maps on screen
+        self.drawn_width = 0
         self._generation = 0
         self._width = 0
         self._cnn_key: tuple[Any, ...] | None = None
@@ -236,7 +239,7 @@ class ConvScreen(Screen[None]):
             return
         self.error = ""
         self.query_one("#conv-error", Static).update("")
-        self.run, self.drawn = message.run, message.settings
+        self.run, self.drawn, self.drawn_width = message.run, message.settings, message.width
         self.query_one("#conv-view", StripView).show(message.conv)
         if message.cnn_view is not None:
             self.cnn = message.cnn
@@ -248,6 +251,9 @@ class ConvScreen(Screen[None]):
         self.query_one("#conv-error", Static).update(Text(error))
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self._redraw_if_resized)  # once the new layout has its sizes
+
+    def _redraw_if_resized(self) -> None:
         if self.is_mounted and self._width and self._view_width() != self._width:
             self._request()
 
