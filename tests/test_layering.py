@@ -16,7 +16,9 @@ PACKAGE = Path(rnntui.__file__).parent
 @pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.cli.run", "rnntui.tasks",
                                     "rnntui.engine.record", "rnntui.engine.rundir",
                                     "rnntui.engine.experiment.runner", "rnntui.engine.experiment.grid", "rnntui.cli.experiment",
-                                    "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect"])
+                                    "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect",
+                                    "rnntui.engine.conv.cnn", "rnntui.engine.conv.lab", "rnntui.cli.conv",
+                                    "rnntui.render.conv_report"])
 def test_imports_without_textual(module):
     code = (
         "import sys, importlib; importlib.import_module(%r); "
@@ -124,3 +126,13 @@ def test_config_and_cli_import_without_torch():
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_conv_inputs_and_drawing_import_without_torch():
+    """The Conv screen and ``rnntui conv`` read names, images and drawing code before torch loads."""
+    code = (
+        "import sys; import rnntui.engine.conv.spec, rnntui.engine.conv.inputs, rnntui.render.conv_report, "
+        "rnntui.cli.conv; sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+

@@ -411,6 +411,13 @@ class RnnTuiApp(App[int]):
             yield SystemCommand(command.title, command.help, partial(self.run_action, command.action))
         yield from super().get_system_commands(screen)
 
+    def action_conv(self) -> None:
+        """The Conv screen: seed 004's convolution primitives (needs nothing from the run)."""
+        from rnntui.app.screens.conv import ConvScreen
+
+        if not isinstance(self.screen, ConvScreen):
+            self.push_screen(ConvScreen())
+
     async def action_quit(self) -> None:
         self.lab.control.abort()  # checked every step; skips the closing eval and checkpoint
         self.exit(0)

@@ -64,6 +64,8 @@ LAB_BINDINGS: list[BindingType] = [
     LabBinding("i", "inspect", "Inspect", show=False, title="Inspect model",
                tooltip="Inspect: parameter and shape tables, ‖∂L/∂hₜ‖ per time step over training, "
                        "gate heatmaps"),
+    LabBinding("v", "conv", "Conv", show=False, title="Convolution lab",
+               tooltip="convolution lab: kernels, pooling and seed 004's CNN, from scratch"),
     LabBinding("question_mark,f1", "help", "Help", key_display="?", title="Help",
                tooltip="help: the keys and what the panels show"),
     LabBinding("q,ctrl+q", "quit", "Quit", tooltip="quit (a running run is stopped first)"),

@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from rnntui.cli import conv as conv_cmd
 from rnntui.cli import inspect as inspect_cmd
 from rnntui.cli import keys as keys_cmd
 from rnntui.cli import presets as presets_cmd
@@ -25,7 +26,7 @@ from rnntui.cli.flags import Parser, add_config_flags, config_flags
 from rnntui.config import ConfigError
 from rnntui.config.request import Request, make_request
 
-SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd)
+SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd, conv_cmd)
 """Modules with ``NAME``, ``add_parser(subparsers)`` and ``run(ns) -> exit code``."""
 
 
