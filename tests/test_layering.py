@@ -9,6 +9,8 @@ import pytest
 @pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.cli.run", "rnntui.tasks",
                                     "rnntui.engine.record", "rnntui.engine.rundir",
                                     "rnntui.engine.experiment.runner", "rnntui.engine.experiment.grid", "rnntui.cli.experiment",
+                                    "rnntui.engine.experiment.one_run", "rnntui.engine.experiment.ray_executor",
+                                    "rnntui.engine.experiment.ray_worker", "rnntui.engine.tensorboard",
                                     "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect"])
 def test_imports_without_textual(module):
     code = (

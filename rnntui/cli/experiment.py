@@ -102,7 +102,8 @@ def run_experiment_headless(
         say(f"  [{exp.done}/{exp.total}] {point.label} trial {outcome.trial} (seed {outcome.seed}) "
             f"{outcome.status} in {outcome.wall_time_s:.1f}s  {result}{extra}")
         emit_json({"event": "run_done", **outcome.summary()})
-        row = exp.rows()[outcome.point]
+        outcome.steps, outcome.evals = [], []  # the curves are in the run directory; a big grid keeps no copy
+        row = exp.row(outcome.point)
         if row.complete:
             say(f"  = {point.label}: " + "  ".join(f"{c} {row.metrics[c].format()}"
                                                    for c in cols if c in row.metrics)

@@ -1,7 +1,7 @@
 """The Ray side of an experiment: one run per task, on whichever node Ray picks.
 
 :func:`train_in_ray` is a Ray *generator* task.  It trains the run with the
-same :func:`~rnntui.engine.experiment.runner.run_spec` the local worker
+same :func:`~rnntui.engine.experiment.one_run.run_spec` the local worker
 processes use (so the numbers are the same), into a temporary directory on its
 own node, and yields
 
@@ -32,7 +32,7 @@ import time
 from typing import Any, Iterator
 
 from rnntui.engine.experiment.grid import RunSpec
-from rnntui.engine.experiment.runner import run_spec, warm_worker
+from rnntui.engine.experiment.one_run import run_spec, warm_worker
 from rnntui.engine.rundir import pack_run_dir
 
 RUNNING, CANCEL, ABORT = 0, 1, 2

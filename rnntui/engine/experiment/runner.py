@@ -11,7 +11,8 @@
   finishes sooner.  ``workers=0`` runs everything in this process (tests, debugging).
 * A run that fails (NaN loss, an exception, a crashed worker) is a failed
   outcome; the others carry on.  Each run writes its own run directory and the
-  runner has the experiment rewrite its results files as runs finish.
+  runner has the experiment rewrite its results files as runs finish (at most
+  once a second, see WRITE_EVERY_S) and when it ends, however it ends.
 * :meth:`ExperimentRunner.cancel` stops cleanly: running runs end at their next
   step with a closing evaluation and checkpoint, queued ones never start.
   :meth:`ExperimentRunner.abort` (a second Ctrl-C) also has the running runs skip
@@ -44,6 +45,14 @@ from rnntui.engine.events import EVENT_TYPES, Event
 from rnntui.engine.experiment.grid import Experiment, RunSpec
 from rnntui.engine.experiment.one_run import run_spec, warm_worker
 from rnntui.engine.tensorboard import require_tensorboard
+
+
+WRITE_EVERY_S = 1.0
+WRITE_COST_RATIO = 20
+"""results.csv/json are rewritten as runs finish, at most every WRITE_EVERY_S and
+no sooner than WRITE_COST_RATIO times the last write took: the files grow with
+the runs, and at 10⁴ runs rewriting them after every run would be most of the
+driver's work (bench/experiment_scale.py, docs/scaling.md)."""
 
 
 def available_cores() -> int:
@@ -117,6 +126,7 @@ class ExperimentRunner:
         self._abort: Any = threading.Event()
         self._stop_requested = False
         self._abort_requested = False
+        self._next_write = 0.0
         self.poll: Callable[[], None] | None = None
         """Called often (every ~0.1 s and with every event) in the thread that runs
         :meth:`run`; a UI sets it to cancel when its worker is cancelled."""
@@ -173,7 +183,11 @@ class ExperimentRunner:
         exp = self.experiment
         exp.outcomes[outcome.run_id] = outcome
         exp.wall_time_s = time.perf_counter() - exp.started_at
-        exp.write()
+        if time.monotonic() >= self._next_write:
+            took = time.perf_counter()
+            exp.write()
+            took = time.perf_counter() - took
+            self._next_write = time.monotonic() + max(WRITE_EVERY_S, WRITE_COST_RATIO * took)
         return outcome
 
     def run(self) -> Iterator[RunOutcome]:
@@ -183,14 +197,16 @@ class ExperimentRunner:
         exp.started_at = time.perf_counter()
         exp.write()
         order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
-        if self._ray is not None:
-            yield from self._ray.run(order)
-        elif self.workers == 0:
-            yield from self._run_here(order)
-        else:
-            yield from self._run_pool(order)
-        exp.wall_time_s = time.perf_counter() - exp.started_at
-        exp.write()
+        try:
+            if self._ray is not None:
+                yield from self._ray.run(order)
+            elif self.workers == 0:
+                yield from self._run_here(order)
+            else:
+                yield from self._run_pool(order)
+        finally:  # finished, stopped, or the generator closed early: the files hold every outcome
+            exp.wall_time_s = time.perf_counter() - exp.started_at
+            exp.write()
 
     def _run_here(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         for spec in order:
