@@ -153,7 +153,7 @@ def ray_throughput(args: argparse.Namespace) -> None:
         ray_worker.FlagPoller(flags)
         yield {"events": [{"event": "log", "run_id": spec.run_id, "message": "hi", "level": "info"}]}
         yield {"outcome": RunOutcome(spec.run_id, spec.point, spec.trial, spec.seed, "finished",
-                                     final={"acc": 1.0}, path=spec.out_dir), "files": {"summary.json": b"{}"}}
+                                     final={"acc": 1.0}, path=spec.out_dir), "files": {"summary.json": (0o644, b"{}")}}
 
     ray_worker.train_in_ray = no_training
     t0 = time.perf_counter()

@@ -65,6 +65,8 @@ def test_ray_gives_the_local_numbers_bit_for_bit_and_the_files_come_back(local_r
         d_local, d_ray = Path(s_local.out_dir), Path(s_ray.out_dir)
         assert sorted(p.name.split(".")[0] for p in d_ray.iterdir()) == \
             ["checkpoint", "config", "events", "metrics", "summary"]
+        for name in ("checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"):  # as local runs leave them
+            assert (d_ray / name).stat().st_mode == (d_local / name).stat().st_mode
         rows = [[same_numbers(json.loads(line)) for line in (d / "metrics.jsonl").read_text().splitlines()]
                 for d in (d_local, d_ray)]
         assert rows[0] == rows[1] and len(rows[1]) == 5  # steps 2, 4, 6; evals 3, 6
@@ -104,7 +106,7 @@ def test_a_ray_task_writes_nothing_where_the_driver_keeps_the_run(tmp_path: Path
     summary = json.loads((Path(spec.out_dir) / "summary.json").read_text())
     assert summary["final"] == last["outcome"].final
     with pytest.raises(ValueError, match="outside"):
-        unpack_run_dir({"../escape.txt": b"x"}, tmp_path / "exp" / "r")
+        unpack_run_dir({"../escape.txt": (0o644, b"x")}, tmp_path / "exp" / "r")
 
 
 @pytest.mark.parametrize("how", ["cancel", "abort"])
