@@ -71,3 +71,26 @@ def test_the_import_itself_failing_is_reported_the_same_way(monkeypatch) -> None
     with pytest.raises(ConfigError, match=r"^executor: got 'ray', but Ray is not installed; install it with: "
                                           r"pip install 'rnntui\[ray\]'$"):
         ray_executor._import_ray(private_local=False)
+
+
+def test_a_cluster_that_wants_a_token_is_told_in_words() -> None:
+    """What ray.init raises against a head with token authentication on: the
+    AuthenticationError sits a few causes deep."""
+    from rnntui.engine.experiment.ray_executor import _reason
+
+    class AuthenticationError(Exception):
+        pass
+
+    try:
+        try:
+            try:
+                raise AuthenticationError("RPC error: InvalidAuthToken: Authentication token is missing or incorrect")
+            except AuthenticationError as inner:
+                raise RuntimeError("Failed to connect to GCS. Last connection error: ...") from inner
+        except RuntimeError as middle:
+            raise ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:6379") from middle
+    except ConnectionError as exc:
+        reason = _reason(exc)
+    assert reason.startswith("the cluster wants its authentication token: set RAY_AUTH_MODE=token")
+    assert _reason(ConnectionError("Could not find any running Ray instance.\nPlease specify one")) == \
+        "ConnectionError: Could not find any running Ray instance."
