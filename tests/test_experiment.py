@@ -228,17 +228,17 @@ def test_abort_ends_running_runs_without_the_closing_eval_and_checkpoint(tmp_pat
 def test_the_shared_flags_make_a_worker_control_cancelled_or_aborted() -> None:
     import threading
 
-    from rnntui.engine.experiment.runner import _make_control
+    from rnntui.engine.experiment.one_run import make_control
 
     cancel, abort = threading.Event(), threading.Event()
-    control = _make_control(cancel, abort)
+    control = make_control(cancel, abort)
     assert not control.cancelled and not control.aborted
     cancel.set()
     assert control.cancelled and not control.aborted
     cancel.clear()
     abort.set()
     assert control.cancelled and control.aborted
-    assert _make_control(None).cancelled is False
+    assert make_control(None).cancelled is False
 
 
 def test_a_second_ctrl_c_aborts_the_headless_experiment_runner(tmp_path: Path) -> None:

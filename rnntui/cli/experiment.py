@@ -10,12 +10,13 @@ describes.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from rnntui.engine.experiment.results import format_table
-from rnntui.engine.events import Event
+from rnntui.engine.events import Event, Log
 from rnntui.engine.experiment.runner import ExperimentRunner
 from rnntui.engine.experiment.grid import Experiment
 from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
@@ -57,51 +58,67 @@ def run_experiment_headless(
 
     Exit codes: 0 every run finished; 1 at least one run failed (the results
     table is still complete for the others and says which failed); 2 bad input
-    (raised as ConfigError before anything is written); 130 interrupted (the
+    (raised as ConfigError before anything is written: a bad grid, Ray or the
+    TensorBoard writer asked for and not installed, a Ray cluster that cannot
+    be reached); 130 interrupted (the
     first Ctrl-C stops the runs cleanly and keeps what finished; a second aborts:
     running runs end without their closing evaluation and checkpoint).
     """
     stderr = stderr or sys.stderr
     exp = Experiment.from_request(request, out_dir)
     runner = ExperimentRunner(exp, workers=workers)
+    runner.connect()  # executor = ray: the cluster is reached (or a local Ray started) before any output
     say = lambda text: (print(text, file=stderr), stderr.flush())  # noqa: E731
     printer = JsonLinesPrinter(stdout or sys.stdout) if json_lines else None
+    specs = {s.run_id: s for s in exp.specs}
 
     def emit_json(data: dict[str, Any]) -> None:
         if printer is not None:
             printer.write(data)
 
-    if printer is not None:
-        def forward(event: Event) -> None:
-            if event.kind != "step":
-                spec = exp.spec(event.run_id)
-                emit_json({**event.to_json(), "point": spec.point if spec else None,
-                           "trial": spec.trial if spec else None})
-        runner.on_event = forward
+    def forward(event: Event) -> None:
+        if isinstance(event, Log) and event.level == "warning":  # e.g. a Ray worker lost, the run tried again
+            spec = specs.get(event.run_id)
+            say(f"  [{exp.points[spec.point].label} trial {spec.trial}] {event.message}" if spec else
+                f"  {event.message}")
+        if printer is not None and event.kind != "step":
+            spec = specs.get(event.run_id)
+            emit_json({**event.to_json(), "point": spec.point if spec else None,
+                       "trial": spec.trial if spec else None})
 
+    runner.on_event = forward
     grid_text = " × ".join(f"{k} {len(v)}" for k, v in exp.grid.items()) or "base config"
     say(f"[rnntui] experiment {exp.name}: {grid_text} × {exp.trials} trials = {exp.total} runs "
-        f"on {runner.workers or 1} worker{'s' if runner.workers != 1 else ''} -> {exp.out_dir}")
+        f"on {runner.where()} -> {exp.out_dir}")
     emit_json({"event": "experiment_started", "experiment": exp.name, "grid": exp.grid, "trials": exp.trials,
-               "runs": exp.total, "workers": runner.workers, "out_dir": str(exp.out_dir)})
+               "runs": exp.total, "executor": runner.executor, "workers": runner.workers,
+               "out_dir": str(exp.out_dir)})
+
+    def report(outcome: Any) -> None:
+        point = exp.points[outcome.point]
+        cols = exp.columns(3)
+        result = format_metrics({c: outcome.final[c] for c in cols if c in outcome.final})
+        extra = f": {outcome.reason}" if outcome.status != "finished" and outcome.reason else ""
+        say(f"  [{exp.done}/{exp.total}] {point.label} trial {outcome.trial} (seed {outcome.seed}) "
+            f"{outcome.status} in {outcome.wall_time_s:.1f}s  {result}{extra}")
+        emit_json({"event": "run_done", **outcome.summary()})
+        outcome.steps, outcome.evals = [], []  # the curves are in the run directory; a big grid keeps no copy
+        row = exp.row(outcome.point)
+        if row.complete:
+            say(f"  = {point.label}: " + "  ".join(f"{c} {row.metrics[c].format()}"
+                                                   for c in cols if c in row.metrics)
+                + f"  (n={row.finished}, {row.status})")
+            emit_json({"event": "row", **row.to_json()})
+
     restore = cancel_on_sigint(_SigintTarget(runner), lambda: say(
         "[rnntui] stopping: running runs end at their next step (Ctrl-C again to abort)"))
     interrupted = False
     try:
-        for outcome in runner.run():
-            point = exp.points[outcome.point]
-            cols = exp.columns(3)
-            result = format_metrics({c: outcome.final[c] for c in cols if c in outcome.final})
-            extra = f": {outcome.reason}" if outcome.status != "finished" and outcome.reason else ""
-            say(f"  [{exp.done}/{exp.total}] {point.label} trial {outcome.trial} (seed {outcome.seed}) "
-                f"{outcome.status} in {outcome.wall_time_s:.1f}s  {result}{extra}")
-            emit_json({"event": "run_done", **outcome.summary()})
-            row = exp.rows()[outcome.point]
-            if row.complete:
-                say(f"  = {point.label}: " + "  ".join(f"{c} {row.metrics[c].format()}"
-                                                       for c in cols if c in row.metrics)
-                    + f"  (n={row.finished}, {row.status})")
-                emit_json({"event": "row", **row.to_json()})
+        # stdout carries only JSON lines (the printer holds the real stream); a stray
+        # print, such as Ray's driver echoing the cluster's "a worker died" notices, goes to stderr
+        with contextlib.redirect_stdout(stderr):
+            for outcome in runner.run():
+                report(outcome)
     except KeyboardInterrupt:
         interrupted = True
     finally:

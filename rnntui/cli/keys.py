@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _default(key: Key) -> str:
     if key.default is None:
         return "none"
+    if key.default == "":
+        return '""'
     if isinstance(key.default, bool):
         return str(key.default).lower()
     return str(key.default) if key.default != [] else "[]"

@@ -189,7 +189,18 @@ def _device(value: Any) -> bool:
     return value in ("cpu", "cuda", "auto") or (value.startswith("cuda:") and value[5:].isdigit())
 
 
+def _ray_address(value: Any) -> bool:
+    if value in ("", "auto"):
+        return True
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):  # [::1]:6379
+        host = host[1:-1]
+    return bool(sep and host and port.isdigit() and 0 < int(port) < 65536
+                and not any(c.isspace() or c in "/@" for c in host))
+
+
 CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "device": (_device, "cpu, cuda, cuda:N, auto"),
+    "ray_address": (_ray_address, "empty (start a local Ray), auto, or HOST:PORT such as 127.0.0.1:6379"),
 }
 """Named extra rules: (predicate, what it allows in words)."""

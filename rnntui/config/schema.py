@@ -76,6 +76,14 @@ _RUN = (
     Key("threads", int, 1, "torch CPU threads", lo=1, hi=256),
     Key("log_every", int, 10, "steps per reported training-loss point", lo=1),
     Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0),
+    Key("tensorboard", bool, False, "also write each run's curves as TensorBoard event files in its run "
+        "directory (needs rnntui[tensorboard])"),
+)
+_SCALE_OUT = (
+    Key("executor", str, "local", "where an experiment's runs execute: local worker processes, or tasks on a "
+        "Ray cluster (needs rnntui[ray])", choices=("local", "ray")),
+    Key("ray_address", str, "", "executor = ray: the cluster's head as HOST:PORT, or auto (the cluster started "
+        "on this machine); empty = start a private local Ray", check="ray_address"),
 )
 
 
@@ -93,7 +101,8 @@ def _declared(specs: list[Any]) -> tuple[Key, ...]:
 
 KEYS: dict[str, Key] = {
     k.name: k for k in (*_WHAT, *_MODEL, *_declared(list(_CELLS.values())), *_INIT, *_TRAINING, *_SEQUENCES,
-                        *_declared(list(_TASKS.values())), *_RUN)
+                        *_declared(list(_TASKS.values())), *_RUN,
+                        *_SCALE_OUT)
 }
 """Every config key, in the order config files list them."""
 
@@ -161,6 +170,9 @@ def _check_cross_field(cfg: Any) -> None:
         raise ConfigError("seq_len_min", f"got {cfg.seq_len_min}; allowed: 0 (fixed length) or at most seq_len ({cfg.seq_len})")
     if cfg.dropout and cfg.num_layers == 1:
         raise ConfigError("dropout", f"got {cfg.dropout}; dropout acts between stacked layers, so it needs num_layers >= 2 (or use 0)")
+    if cfg.executor == "ray" and cfg.device.startswith("cuda:"):
+        raise ConfigError("device", f"got {cfg.device!r}; with executor = ray each run is given its GPU by Ray "
+                                    f"(allowed: cpu, cuda, auto)")
     if cfg.loss != "auto" and cfg.loss not in task.losses:
         raise ConfigError("loss", f"got {cfg.loss!r}; task {task.name!r} allows: auto, {', '.join(task.losses)}")
 

@@ -5,7 +5,8 @@ train through :func:`open_run`: it opens the run directory (when there is one),
 feeds it every event before the caller's consumers see it, builds the
 :class:`~rnntui.engine.trainer.Trainer` with the gradient probe attached (the
 ``grad_profile`` events the Inspect view plots) and closes the directory when
-the block ends, however it ends.
+the block ends, however it ends.  With ``tensorboard = true`` the directory also
+gets the run's TensorBoard event files (:mod:`rnntui.engine.tensorboard`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rnntui.engine.control import RunControl
 from rnntui.engine.events import Event, EventCallback
 from rnntui.engine.inspect.probes import inspect_probe
 from rnntui.engine.rundir import RunWriter
+from rnntui.engine.tensorboard import TensorBoardWriter, summary_writer_class
 from rnntui.engine.trainer import Trainer
 
 
@@ -30,17 +32,25 @@ def open_run(cfg: Config, consumers: Sequence[EventCallback] = (), *, run_dir: s
 
     ``run_dir`` None: nothing is written (tests, benchmarks).  With ``resume``
     (a loaded checkpoint) the directory starts with the history it carries, so
-    ``metrics.jsonl`` holds the whole curve.  Raises ConfigError (key ``out``) when
-    the directory cannot be written, before the trainer exists."""
+    ``metrics.jsonl`` (and the TensorBoard curves) hold the whole curve.  Raises
+    ConfigError before the trainer exists: key ``out`` when the directory cannot
+    be written, ``tensorboard`` when it is asked for and not installed."""
+    if run_dir is not None and cfg.tensorboard:
+        summary_writer_class()  # a missing writer is bad input: say so before anything is written
     try:
         writer = RunWriter(run_dir, cfg) if run_dir is not None else None
     except OSError as exc:
         raise ConfigError("out", f"cannot write the run directory {str(run_dir)!r}: "
                                  f"{exc.strerror or exc}") from None
+    board: TensorBoardWriter | None = None
     try:
-        if writer is not None and resume is not None:
-            writer.write_history(resume.get("steps", []), resume.get("evals", []))
-        sinks: list[EventCallback] = ([writer] if writer is not None else []) + list(consumers)
+        if writer is not None and cfg.tensorboard:
+            board = TensorBoardWriter(writer.path)
+        files: list[Any] = [w for w in (writer, board) if w is not None]
+        if resume is not None:
+            for sink in files:
+                sink.write_history(resume.get("steps", []), resume.get("evals", []))
+        sinks: list[EventCallback] = files + list(consumers)
 
         def callback(event: Event) -> None:
             for sink in sinks:
@@ -51,5 +61,7 @@ def open_run(cfg: Config, consumers: Sequence[EventCallback] = (), *, run_dir: s
         trainer.add_probe(inspect_probe)
         yield trainer
     finally:
+        if board is not None:
+            board.close()
         if writer is not None:
             writer.close()

@@ -105,3 +105,24 @@ def read_run_dir(path: str | Path) -> dict[str, Any]:
             row = json.loads(line)
             (steps if row.get("event") == "step" else evals).append(row)
     return {"summary": summary, "steps": steps, "evals": evals, "path": str(path)}
+
+
+def pack_run_dir(path: str | Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``path`` as ``{relative POSIX name: (permission bits, bytes)}``:
+    a run directory made on another machine travels back to the driver in one message."""
+    root = Path(path)
+    return {p.relative_to(root).as_posix(): (p.stat().st_mode & 0o777, p.read_bytes())
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def unpack_run_dir(files: dict[str, tuple[int, bytes]], path: str | Path) -> None:
+    """Write :func:`pack_run_dir`'s files under ``path``, with their permission bits
+    (a name that would land outside it is refused with ValueError)."""
+    root = Path(path).resolve()
+    for name, (mode, data) in files.items():
+        target = (root / name).resolve()
+        if root != target and root not in target.parents:
+            raise ValueError(f"run directory file {name!r} would land outside {root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(mode)

@@ -100,6 +100,10 @@ class Experiment:
     started_at: float = 0.0
     wall_time_s: float = 0.0
     _baselines: list[dict[str, float]] | None = field(default=None, repr=False)
+    _by_point: dict[int, list[str]] | None = field(default=None, repr=False)
+    _names: list[str] = field(default_factory=list, repr=False)
+    _names_from: int = field(default=0, repr=False)
+    _preferred: list[str] | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,
@@ -149,14 +153,33 @@ class Experiment:
     def rows(self) -> list[Row]:
         return aggregate(self.points, self.trials, self.outcomes.values())
 
+    def row(self, point: int) -> Row:
+        """Grid point ``point``'s row alone: it reads only that point's trials, so
+        a front end can show it after every outcome at any grid size."""
+        if self._by_point is None:
+            self._by_point = {}
+            for s in self.specs:
+                self._by_point.setdefault(s.point, []).append(s.run_id)
+        mine = [self.outcomes[r] for r in self._by_point.get(point, []) if r in self.outcomes]
+        return aggregate([self.points[point]], self.trials, mine)[0]
+
     def metric_names(self) -> list[str]:
-        return metric_names(self.outcomes.values())
+        """Every final-metric name so far, in first-seen order (kept up to date
+        from the outcomes added since the last call: outcomes only grow)."""
+        if self._names_from > len(self.outcomes):  # outcomes were replaced: start over
+            self._names, self._names_from = [], 0
+        new = itertools.islice(self.outcomes.values(), self._names_from, None)
+        self._names += [n for n in metric_names(new) if n not in self._names]
+        self._names_from = len(self.outcomes)
+        return list(self._names)
 
     def columns(self, limit: int = 4) -> list[str]:
         """Metrics worth showing: the task's own metrics first."""
-        specs = task_specs()
-        preferred = [m.name for task in dict.fromkeys(c.task for c in self.configs) for m in specs[task].metrics]
-        return choose_columns(self.metric_names(), preferred, limit)
+        if self._preferred is None:  # once: the headless table asks after every outcome
+            specs = task_specs()
+            self._preferred = [m.name for task in dict.fromkeys(c.task for c in self.configs)
+                               for m in specs[task].metrics]
+        return choose_columns(self.metric_names(), self._preferred, limit)
 
     def baselines(self) -> list[dict[str, float]]:
         """Each grid point's trivial-predictor scores (they can depend on the

@@ -11,7 +11,8 @@
   finishes sooner.  ``workers=0`` runs everything in this process (tests, debugging).
 * A run that fails (NaN loss, an exception, a crashed worker) is a failed
   outcome; the others carry on.  Each run writes its own run directory and the
-  runner has the experiment rewrite its results files as runs finish.
+  runner has the experiment rewrite its results files as runs finish (at most
+  once a second, see WRITE_EVERY_S) and when it ends, however it ends.
 * :meth:`ExperimentRunner.cancel` stops cleanly: running runs end at their next
   step with a closing evaluation and checkpoint, queued ones never start.
   :meth:`ExperimentRunner.abort` (a second Ctrl-C) also has the running runs skip
@@ -19,6 +20,10 @@
 * Worker events (started, eval, finished, failed; step metrics at most twice a
   second) reach ``on_event`` in the calling process with ``run_id`` set to the
   run's id, so a UI can fold them into ``RunRecord`` objects.
+* ``executor = "ray"`` in the base config runs the same specs as tasks on a Ray
+  cluster instead (:mod:`rnntui.engine.experiment.ray_executor`), behind the
+  same interface; ``workers`` then means nothing (Ray schedules) and becomes the
+  cluster's run slots once connected.
 
 The grid, its run specs and the results so far are :mod:`rnntui.engine.experiment.grid`'s.
 """
@@ -35,10 +40,19 @@ import threading
 import time
 from typing import Any, Callable, Iterator, Sequence
 
-from rnntui.config import build_config
 from rnntui.engine.experiment.results import RunOutcome
 from rnntui.engine.events import EVENT_TYPES, Event
 from rnntui.engine.experiment.grid import Experiment, RunSpec
+from rnntui.engine.experiment.one_run import run_spec, warm_worker
+from rnntui.engine.tensorboard import require_tensorboard
+
+
+WRITE_EVERY_S = 1.0
+WRITE_COST_RATIO = 20
+"""results.csv/json are rewritten as runs finish, at most every WRITE_EVERY_S and
+no sooner than WRITE_COST_RATIO times the last write took: the files grow with
+the runs, and at 10⁴ runs rewriting them after every run would be most of the
+driver's work (bench/experiment_scale.py, docs/scaling.md)."""
 
 
 def available_cores() -> int:
@@ -62,82 +76,10 @@ def _init_worker(events: Any, cancel: Any, abort: Any = None, quiet: bool = Fals
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-    import torch
-
-    torch.set_num_threads(1)
-    # warm the imports a run would otherwise pay for in its wall time: the first
-    # optimiser imports torch._dynamo (seconds), which would skew seed001's timings
-    import rnntui.engine.trainer  # noqa: F401
-
-    try:
-        import torch._dynamo  # noqa: F401
-    except Exception:  # pragma: no cover - a speed-up only
-        pass
+    warm_worker()
     _WORKER["events"] = events
     _WORKER["cancel"] = cancel
     _WORKER["abort"] = abort
-
-
-def _is_set(flag: Any) -> bool:
-    return flag is not None and flag.is_set()
-
-
-def _make_control(cancel: Any, abort: Any = None):
-    from rnntui.engine.control import RunControl
-
-    class SharedCancel(RunControl):
-        """A RunControl that is also cancelled, or aborted (no closing evaluation
-        or checkpoint), by the experiment's shared flags."""
-
-        @property
-        def cancelled(self) -> bool:  # type: ignore[override]
-            return super().cancelled or _is_set(cancel) or _is_set(abort)
-
-        @property
-        def aborted(self) -> bool:  # type: ignore[override]
-            return super().aborted or _is_set(abort)
-
-    return SharedCancel()
-
-
-def run_spec(spec: RunSpec, send: Callable[[dict[str, Any]], None] | None = None,
-             cancel: Any = None, abort: Any = None) -> RunOutcome:
-    """Train one run of an experiment into its run directory; never raises."""
-    start = time.perf_counter()
-    outcome = RunOutcome(spec.run_id, spec.point, spec.trial, spec.seed, "failed", path=spec.out_dir)
-    if _is_set(cancel) or _is_set(abort):
-        outcome.status, outcome.reason = "cancelled", "experiment stopped before this run began"
-        return outcome
-    try:
-        from rnntui.engine.events import Samples, StepMetrics
-        from rnntui.engine.launch import open_run
-
-        cfg = build_config(spec.config)
-        last_step = [0.0]
-
-        def forward(event: Event) -> None:
-            if send is None or isinstance(event, Samples):
-                return
-            if isinstance(event, StepMetrics):
-                now = time.monotonic()
-                if now - last_step[0] < 0.5:
-                    return
-                last_step[0] = now
-            send(event.to_json())
-
-        with open_run(cfg, [forward], run_dir=spec.out_dir, control=_make_control(cancel, abort),
-                      run_id=spec.run_id) as trainer:
-            result = trainer.run()
-        outcome.status, outcome.reason = result.status, result.reason
-        outcome.final, outcome.step, outcome.params = dict(result.final), result.step, result.params
-        outcome.wall_time_s, outcome.steps, outcome.evals = result.wall_time_s, result.steps, result.evals
-    except BaseException as exc:  # noqa: BLE001 - one bad run must not stop the others
-        outcome.reason = f"{type(exc).__name__}: {exc}".strip()
-        outcome.wall_time_s = time.perf_counter() - start
-        if send is not None:
-            send({"event": "failed", "run_id": spec.run_id, "step": outcome.step,
-                  "reason": outcome.reason, "wall_time_s": outcome.wall_time_s})
-    return outcome
 
 
 def _run_in_worker(spec: RunSpec) -> RunOutcome:
@@ -167,7 +109,16 @@ class ExperimentRunner:
         self.experiment = experiment
         self.on_event = on_event
         self.quiet = quiet
-        threads = max(1, int(experiment.base.threads))
+        base = experiment.base
+        if base.tensorboard:
+            require_tensorboard()
+        self.executor: str = base.executor
+        self._ray: Any = None
+        if self.executor == "ray":  # ConfigError here when ray is not installed
+            from rnntui.engine.experiment.ray_executor import RayExecutor
+
+            self._ray = RayExecutor(self)
+        threads = max(1, int(base.threads))
         auto = max(1, available_cores() // threads)
         self.workers = auto if workers is None else workers
         self.workers = min(self.workers, experiment.total) if self.workers else 0
@@ -175,9 +126,26 @@ class ExperimentRunner:
         self._abort: Any = threading.Event()
         self._stop_requested = False
         self._abort_requested = False
+        self._next_write = 0.0
         self.poll: Callable[[], None] | None = None
         """Called often (every ~0.1 s and with every event) in the thread that runs
         :meth:`run`; a UI sets it to cancel when its worker is cancelled."""
+
+    def connect(self) -> None:
+        """executor = ray: reach the cluster (or start a private local Ray) now;
+        ConfigError for a wrong or unreachable ``ray_address``.  :meth:`run` does
+        it first; a front end calls it earlier to report the cluster before any
+        output.  Nothing to do for the local executor."""
+        if self._ray is not None:
+            self._ray.connect()
+            self.workers = self._ray.slots
+
+    def where(self) -> str:
+        """Where the runs execute, in words (after :meth:`connect`)."""
+        if self._ray is not None and self._ray.ray is not None:
+            return self._ray.where()
+        n = self.workers or 1
+        return f"{n} local worker{'s' if n != 1 else ''}" + ("" if self.workers else " (in this process)")
 
     def cancel(self) -> None:
         """Stop: running runs end at their next step (status stopped), queued ones never start."""
@@ -215,21 +183,30 @@ class ExperimentRunner:
         exp = self.experiment
         exp.outcomes[outcome.run_id] = outcome
         exp.wall_time_s = time.perf_counter() - exp.started_at
-        exp.write()
+        if time.monotonic() >= self._next_write:
+            took = time.perf_counter()
+            exp.write()
+            took = time.perf_counter() - took
+            self._next_write = time.monotonic() + max(WRITE_EVERY_S, WRITE_COST_RATIO * took)
         return outcome
 
     def run(self) -> Iterator[RunOutcome]:
         exp = self.experiment
+        self.connect()  # a bad Ray address fails before anything is written
         exp.out_dir.mkdir(parents=True, exist_ok=True)
         exp.started_at = time.perf_counter()
         exp.write()
         order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
-        if self.workers == 0:
-            yield from self._run_here(order)
-        else:
-            yield from self._run_pool(order)
-        exp.wall_time_s = time.perf_counter() - exp.started_at
-        exp.write()
+        try:
+            if self._ray is not None:
+                yield from self._ray.run(order)
+            elif self.workers == 0:
+                yield from self._run_here(order)
+            else:
+                yield from self._run_pool(order)
+        finally:  # finished, stopped, or the generator closed early: the files hold every outcome
+            exp.wall_time_s = time.perf_counter() - exp.started_at
+            exp.write()
 
     def _run_here(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         for spec in order:
