@@ -122,8 +122,8 @@ def test_plot_writes_a_png_of_several_run_dirs(tmp_path: Path, saved_run, capsys
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     width, height = struct.unpack(">II", data[16:24])
-    # 4 panels: 2 rows × 3 columns of 4.4 × 3.3 in at 200 dpi (tight layout keeps the size)
-    assert (width, height) == (round(3 * 4.4 * 200), round(2 * 3.3 * 200)) == (2640, 1320)
+    # 4 panels: 2 × 2 of 4.4 × 3.3 in at 200 dpi (tight layout keeps the size)
+    assert (width, height) == (round(2 * 4.4 * 200), round(2 * 3.3 * 200)) == (1760, 1320)
     # no -o: figure.svg in the first directory
     assert main(["plot", str(a)]) == 0 and (a / "figure.svg").is_file()
 

@@ -3,7 +3,7 @@ with matplotlib (the optional extra ``rnntui[plot]``), on the Agg backend.
 
     write_figure(figure_panels(records), "fig.svg", title="...")
 
-One subplot per panel (up to three a row).  Lines with a band get it as a
+One subplot per panel (up to three a row; four make a 2 × 2 grid).  Lines with a band get it as a
 translucent fill (mean ± standard error); lines marked ``smooth`` are drawn
 smoothed (an EMA whose time constant is about 1/30 of the curve) over their raw
 curve, faint; sparse curves (evaluations) mark their points; reference lines
@@ -134,7 +134,7 @@ def write_figure(panels: Sequence[Panel], path: str | Path, title: str = "") -> 
     if not panels:
         raise FigureError("nothing to draw: the runs have no recorded curves")
     plt = matplotlib_pyplot()
-    cols = min(len(panels), 3)
+    cols = 2 if len(panels) == 4 else min(len(panels), 3)
     rows = math.ceil(len(panels) / cols)
     style = {"font.size": 9, "svg.fonttype": "none", "svg.hashsalt": "rnntui", "axes.titleweight": "bold",
              "figure.dpi": 100}

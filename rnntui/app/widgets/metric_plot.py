@@ -154,6 +154,11 @@ class MetricPlot(PlotextPlot):
         return Panel(self.title, list(self._lines), list(self._refs), self._axis, xlabel=self.xlabel,
                      log_y=self.log_y and self.allow_log)
 
+    @property
+    def settled(self) -> bool:
+        """Whether the frame on screen is the one the current data, size and toggles call for."""
+        return self._pending_key is None and self._shown_key == self._frame_key()
+
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         super().on_mount()
