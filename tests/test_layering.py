@@ -18,7 +18,9 @@ PACKAGE = Path(rnntui.__file__).parent
                                     "rnntui.engine.experiment.runner", "rnntui.engine.experiment.grid", "rnntui.cli.experiment",
                                     "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect",
                                     "rnntui.engine.conv.cnn", "rnntui.engine.conv.lab", "rnntui.cli.conv",
-                                    "rnntui.render.conv_report"])
+                                    "rnntui.render.conv_report", "rnntui.engine.curves", "rnntui.engine.saved_runs",
+                                    "rnntui.render.plot_frame", "rnntui.render.figure_data", "rnntui.render.figures",
+                                    "rnntui.cli.plot"])
 def test_imports_without_textual(module):
     code = (
         "import sys, importlib; importlib.import_module(%r); "

@@ -10,7 +10,7 @@ import pytest
 from rnntui.render.axes import (format_log_ticks, format_ticks, log_ticks, min_span, nice_ticks, x_limits,
                                 y_limits)
 from rnntui.render.plot_data import FRACTION, AxisHint, PlotLine, RefLine, blend, metric_axis
-from rnntui.render.plot_frame import BAND_MARKER, ema, prepare
+from rnntui.render.plot_frame import BAND_MARKER, downsample, ema, prepare
 
 
 def test_a_fraction_axis_spans_at_least_a_tenth_and_stays_in_zero_one():
@@ -98,12 +98,20 @@ def test_a_band_is_shaded_under_its_line_and_counts_in_the_range():
     band, drawn, ref = frame.signals
     assert band.marker == BAND_MARKER and band.label is None
     assert band.color == blend("orange", (0, 0, 0), 0.35)
-    # a zigzag through 2x width columns from the lower to the upper edge
-    assert len(band.xs) == 2 * 120 and band.xs[0] == band.xs[1] == 0
+    # a zigzag through one column per character cell (60), from the lower to the upper edge and back
+    assert len(band.xs) == 2 * 60 and band.xs[0] == band.xs[1] == 0 and band.xs[-1] == 100
     assert (band.ys[0], band.ys[1]) == pytest.approx((0.4, 0.6))
     assert (band.ys[-2], band.ys[-1]) == pytest.approx((0.95, 0.7))  # the last column runs downwards
     assert drawn.label == "cell=gru (n=3)" and ref.ys == [0.5, 0.5] and ref.xs == [0, 100]
     assert frame.ylim == pytest.approx((0.4, 0.95))
+
+
+def test_downsample_takes_bucket_means_and_keeps_the_last_point():
+    xs, ys = list(range(10)), [float(v * v) for v in range(10)]
+    assert downsample(xs, ys, 20) == (xs, ys)
+    dx, dy = downsample(xs, ys, 4)  # 3 buckets of 10/3: [0:3], [3:6], [6:10], then the last point again
+    assert dx == pytest.approx([1.0, 4.0, 7.5, 9.0])
+    assert dy == pytest.approx([(0 + 1 + 4) / 3, (9 + 16 + 25) / 3, (36 + 49 + 64 + 81) / 4, 81.0])
 
 
 def test_log_scale_drops_non_positive_values_and_works_in_decades():

@@ -5,7 +5,7 @@ and markers, over which axes -- everything but the drawing itself.
 lines it holds and draws the :class:`Frame` with plotext.  When smoothing, the
 raw curve stays in the frame, faint (blended towards the background), under the
 smoothed one; a line's band (mean ± standard error) becomes a shaded zigzag
-under it.  No Textual, no plotext.
+under it.  numpy, no Textual, no plotext.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
+
+import numpy as np
 
 from rnntui.render.axes import format_log_ticks, format_ticks, log_ticks, nice_ticks, x_limits, y_limits
 from rnntui.render.plot_data import PALETTE, AxisHint, PlotLine, RefLine, blend
@@ -71,38 +73,33 @@ def downsample(xs: Sequence[float], ys: Sequence[float], target: int) -> tuple[l
     if n <= target or target < 2:
         return list(xs), list(ys)
     size = n / (target - 1)
-    out_x, out_y = [], []
-    for b in range(target - 1):
-        lo, hi = int(b * size), max(int((b + 1) * size), int(b * size) + 1)
-        chunk_y = ys[lo:hi]
-        out_x.append(sum(xs[lo:hi]) / len(chunk_y))
-        out_y.append(sum(chunk_y) / len(chunk_y))
-    out_x.append(xs[-1])
-    out_y.append(ys[-1])
+    starts = (np.arange(target - 1) * size).astype(int)
+    ends = np.maximum((np.arange(1, target) * size).astype(int), starts + 1)
+    counts = ends - starts
+    sums_x = np.concatenate(([0.0], np.cumsum(np.asarray(xs, dtype=float))))
+    sums_y = np.concatenate(([0.0], np.cumsum(np.asarray(ys, dtype=float))))
+    out_x = ((sums_x[ends] - sums_x[starts]) / counts).tolist() + [xs[-1]]
+    out_y = ((sums_y[ends] - sums_y[starts]) / counts).tolist() + [ys[-1]]
     return out_x, out_y
 
 
 def _band_signal(xs: Sequence[float], lo: Sequence[float], hi: Sequence[float], columns: int,
                  color: tuple[int, int, int]) -> Signal | None:
     """A band as one zigzag line through ``columns`` x positions: at each, from the
-    lower to the upper value (or back), so the line's vertical strokes shade the band."""
-    points = [(x, a, b) for x, a, b in zip(xs, lo, hi) if math.isfinite(a) and math.isfinite(b)]
-    if len(points) < 2:
+    lower to the upper value (or back), so the line's vertical strokes shade the band
+    (one column per character cell: the band's marker fills whole cells)."""
+    x, a, b = (np.asarray(v, dtype=float) for v in (xs, lo, hi))
+    keep = np.isfinite(a) & np.isfinite(b)
+    x, a, b = x[keep], a[keep], b[keep]
+    if len(x) < 2:
         return None
-    px = [p[0] for p in points]
-    bx, by = [], []
-    x0, x1 = px[0], px[-1]
-    j = 0
-    for k in range(columns):
-        x = x0 + (x1 - x0) * k / (columns - 1)
-        while j < len(px) - 2 and px[j + 1] < x:
-            j += 1
-        (xa, la, ha), (xb, lb, hb) = points[j], points[j + 1]
-        t = 0.0 if xb == xa else min(max((x - xa) / (xb - xa), 0.0), 1.0)
-        low, high = la + (lb - la) * t, ha + (hb - ha) * t
-        bx += [x, x]
-        by += [low, high] if k % 2 == 0 else [high, low]
-    return Signal(None, bx, by, color, BAND_MARKER)
+    cx = np.linspace(x[0], x[-1], columns)
+    low, high = np.interp(cx, x, a), np.interp(cx, x, b)
+    up = np.arange(columns) % 2 == 0  # even columns run upwards, odd ones back down
+    by = np.empty(2 * columns)
+    by[0::2] = np.where(up, low, high)
+    by[1::2] = np.where(up, high, low)
+    return Signal(None, np.repeat(cx, 2).tolist(), by.tolist(), color, BAND_MARKER)
 
 
 def prepare(lines: Sequence[PlotLine], refs: Sequence[RefLine], width: int, height: int, *, log: bool = False,
@@ -115,9 +112,10 @@ def prepare(lines: Sequence[PlotLine], refs: Sequence[RefLine], width: int, heig
     out = Frame()
 
     def plottable(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-        keep = [(x, math.log10(y) if log else y) for x, y in zip(xs, ys)
-                if math.isfinite(y) and (y > 0 or not log)]
-        return [p[0] for p in keep], [p[1] for p in keep]
+        x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        keep = np.isfinite(y) & (y > 0) if log else np.isfinite(y)
+        with np.errstate(divide="ignore"):
+            return x[keep].tolist(), (np.log10(y[keep]) if log else y[keep]).tolist()
 
     bands: list[Signal] = []
     drawn: list[Signal] = []
@@ -134,7 +132,7 @@ def prepare(lines: Sequence[PlotLine], refs: Sequence[RefLine], width: int, heig
             bxs, blo = plottable(line.xs, lo_values)
             _, bhi = plottable(line.xs, hi_values)
             if len(blo) == len(bhi) == len(bxs):
-                band = _band_signal(bxs, blo, bhi, target, blend(color, background, BAND_FADE))
+                band = _band_signal(bxs, blo, bhi, max(width, 8), blend(color, background, BAND_FADE))
                 if band is not None:
                     bands.append(band)
         if smoothing_on:
