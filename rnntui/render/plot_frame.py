@@ -41,11 +41,6 @@ class Frame:
     yticks: list[float] = field(default_factory=list)
     ylabels: list[str] = field(default_factory=list)
 
-    @property
-    def lines(self) -> list[tuple[str | None, list[float], list[float], str | tuple[int, int, int]]]:
-        """(label, xs, ys, colour) of every signal (tests read this)."""
-        return [(s.label, s.xs, s.ys, s.color) for s in self.signals]
-
 
 RAW_FADE = 0.6
 """How far the raw curve under a smoothed one is blended towards the background."""

@@ -10,10 +10,9 @@ shaded under it.  Horizontal reference lines (a task's trivial baseline) are
 drawn across the x range.  The axes come from :mod:`rnntui.render.axes`: an
 :class:`~rnntui.render.plot_data.AxisHint` keeps a y axis from spanning less than
 the values' scale makes meaningful, x is never a single point, and tick labels
-stay short (scientific notation for extreme values).  Compare, Experiment and
-Inspect reuse this widget; what it draws is a plain-data
-:class:`~rnntui.render.plot_data.Panel` (:attr:`MetricPlot.panel`), which
-:mod:`rnntui.render.figures` can save as a figure.
+stay short (scientific notation for extreme values).  What to draw is worked
+out by :func:`rnntui.render.plot_frame.prepare` (no Textual); Compare, Experiment
+and Inspect reuse this widget.
 
 The frame is built off the UI thread: plotext's build, the ANSI decode and the
 conversion to Textual strips cost 20-60 ms per frame on a loaded 2-core
@@ -39,16 +38,17 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.message import Message
 from textual.reactive import reactive
-from textual.strip import Strip
 from textual.color import Color
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
 from rnntui.render.axes import format_ticks, nice_ticks
-from rnntui.render.plot_data import PALETTE, AxisHint, Panel, PlotLine, RefLine
+from rnntui.render.plot_data import PALETTE, AxisHint, PlotLine, RefLine
 from rnntui.render.plot_frame import Frame, prepare
 
 __all__ = ["MetricPlot", "PlotLine", "RefLine", "AxisHint", "PALETTE", "frame_of"]
+
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -147,12 +147,6 @@ class MetricPlot(PlotextPlot):
     @property
     def axis(self) -> AxisHint:
         return self._axis
-
-    @property
-    def panel(self) -> Panel:
-        """What is on screen as plain data (smoothing is not applied: a figure redraws it)."""
-        return Panel(self.title, list(self._lines), list(self._refs), self._axis, xlabel=self.xlabel,
-                     log_y=self.log_y and self.allow_log)
 
     @property
     def settled(self) -> bool:
@@ -272,6 +266,7 @@ _LOCAL = threading.local()
 
 
 def frame_of(snap: _Snapshot) -> Frame:
+    """What the frame of ``snap`` draws (see :func:`rnntui.render.plot_frame.prepare`)."""
     return prepare(snap.lines, snap.refs, snap.width, snap.height, log=snap.log, smooth=snap.smooth,
                    smoothing=snap.smoothing, axis=snap.axis, background=snap.background)
 
