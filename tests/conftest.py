@@ -1,10 +1,13 @@
-"""Shared test set-up.
+"""Shared test set-up and helpers.
 
 Ray: the tests' Ray instances are private and loopback-only.  The environment
 is set here, before anything imports ray (Ray reads these when it is imported
 or started): nodes on 127.0.0.1 (Ray's single-machine switch; otherwise even a
 one-node instance binds the machine's network address), no token file written
 into the home directory, no usage reporting.
+
+Run directories: :func:`write_saved_run` writes one as a headless run leaves it,
+with fixed curves, for the Compare/Experiment/figure tests.
 """
 
 from __future__ import annotations
@@ -12,8 +15,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from pathlib import Path
+from typing import Callable
 
 import pytest
+
+from rnntui.config import build_config
+from rnntui.engine.events import EvalMetrics, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.rundir import RunWriter
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -38,3 +47,51 @@ def local_ray():
         yield ray
     finally:
         ray.shutdown()
+
+
+SAVED_CONFIG = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=40,
+                    eval_every=10, eval_size=32, eval_lengths=[8], n_samples=0, lr=0.01, seed=0, log_every=5)
+"""The config of the run directories :func:`saved_run` writes (overridable per run)."""
+
+
+def write_saved_run(path: Path, run_id: str, *, rate: float = 1.0, final_exact: float | None = None,
+                    **config) -> Path:
+    """A run directory as a headless run leaves it (through RunWriter), with fixed
+    curves: loss ``0.7 / (1 + rate·step/10)`` every 5 steps; at each evaluation
+    (every 10 steps) ``val_loss`` 0.9·loss, ``exact`` and ``bit_acc`` rising with
+    ``rate``, and the same at length 8 a little lower."""
+    cfg = build_config(SAVED_CONFIG, config)
+    writer = RunWriter(path, cfg)
+    writer(RunStarted(run_id, config=cfg.to_dict(), params=100 + cfg.hidden_size, device="cpu", input_size=2,
+                      output_size=1, total_steps=cfg.steps, baseline={"bit_acc": 0.5}))
+    metrics: dict[str, float] = {}
+    for step in range(5, cfg.steps + 1, 5):
+        loss = 0.7 / (1 + rate * step / 10)
+        writer(StepMetrics(run_id, step=step, epoch=0, loss=loss, grad_norm=1.0, lr=cfg.lr, elapsed_s=step / 100,
+                           steps_per_s=100.0))
+        if step % cfg.eval_every == 0:
+            progress = min(1.0, rate * step / cfg.steps)
+            exact = final_exact if final_exact is not None and step == cfg.steps else round(progress, 6)
+            metrics = {"val_loss": 0.9 * loss, "exact": exact, "bit_acc": 0.5 + 0.5 * progress,
+                       "val_loss@8": loss, "exact@8": round(0.8 * exact, 6), "bit_acc@8": 0.5 + 0.4 * progress}
+            writer(EvalMetrics(run_id, step=step, epoch=0, metrics=metrics))
+    writer(RunFinished(run_id, step=cfg.steps, final=metrics, wall_time_s=1.5))
+    writer.close()
+    return path
+
+
+@pytest.fixture
+def saved_run() -> Callable[..., Path]:
+    """``saved_run(path, run_id, rate=..., **config)`` writes a run directory (see :func:`write_saved_run`)."""
+    return write_saved_run
+
+
+@pytest.fixture
+def saved_experiment(tmp_path: Path) -> Path:
+    """An experiment directory: cell rnn/gru × seeds 0, 1 (the gru learns twice as fast)."""
+    root = tmp_path / "exp-cells"
+    for point, (cell, rate) in enumerate((("rnn", 1.0), ("gru", 2.0))):
+        for trial in range(2):
+            write_saved_run(root / f"p{point:02d}-{cell}-t{trial}", f"ab12.p{point:02d}t{trial}",
+                            rate=rate * (1 + 0.1 * trial), cell=cell, seed=trial)
+    return root

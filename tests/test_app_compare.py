@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import threading
 import time
@@ -17,6 +18,7 @@ from textual.widgets import DataTable, Input
 from rnntui.app.app import create_app
 from rnntui.app.screens.compare import CompareScreen, config_diff
 from rnntui.app.screens.experiment import ExperimentScreen, parse_grid
+from rnntui.app.screens.run_browser import RunBrowser
 from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.config.request import Request
 from rnntui.config import ConfigError, build_config
@@ -92,7 +94,8 @@ async def test_compare_overlays_selected_runs_with_stable_colours_and_a_config_d
         await pilot.press("down", "space")  # run-b
         await pilot.pause()
         lines = plot_lines(screen, "#cmp-plot")
-        assert [line.label for line in lines] == ["run-a", "run-b"]
+        # the legend names what sets each run apart, not its id
+        assert [line.label for line in lines] == ["cell=gru hidden_size=4", "cell=lstm hidden_size=8"]
         colour_a, colour_b = lines[0].color, lines[1].color
         assert colour_a != colour_b
         assert lines[0].ys == [1.0 / s for s in range(1, 31)]  # training loss first
@@ -112,7 +115,7 @@ async def test_compare_overlays_selected_runs_with_stable_colours_and_a_config_d
         await pilot.press("up", "space", "down", "down", "space")
         await pilot.pause()
         lines = plot_lines(screen, "#cmp-plot")
-        assert [line.label for line in lines] == ["run-b", "run-c"]
+        assert [line.label for line in lines] == ["cell=lstm hidden_size=8 lr=0.01", "cell=gru hidden_size=4 lr=0.05"]
         assert lines[0].color == colour_b and lines[1].color not in (colour_b,)
         assert config_diff([b, c]) == ["cell", "hidden_size", "lr"]
 
@@ -132,7 +135,7 @@ async def test_compare_overlays_selected_runs_with_stable_colours_and_a_config_d
         await pilot.press("c")
         await pilot.pause()
         lines = plot_lines(app.screen, "#cmp-plot")
-        assert [line.label for line in lines] == ["run-b", "run-c"] and lines[0].color == colour_b
+        assert [line.label.split()[0] for line in lines] == ["cell=lstm", "cell=gru"] and lines[0].color == colour_b
 
 
 async def test_compare_loads_run_directories_from_disk(tmp_path: Path) -> None:
@@ -146,10 +149,12 @@ async def test_compare_loads_run_directories_from_disk(tmp_path: Path) -> None:
         await pilot.press("c")
         await pilot.pause()
         screen = app.screen
-        await pilot.press("o")
-        assert isinstance(app.focused, Input)
+        await pilot.press("o")  # the chooser: nothing saved under runs/ yet, so the path field has the focus
+        await pilot.pause()
+        assert isinstance(app.screen, RunBrowser) and isinstance(app.focused, Input)
         await pilot.press(*str(run_dir), "enter")
         await pilot.pause()
+        assert app.screen is screen
         table = screen.query_one("#cmp-runs", DataTable)
         assert table.row_count == 2
         loaded = app.lab.compare.loaded
@@ -195,7 +200,7 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
         first = [str(c) for c in table.get_row_at(0)]
         assert first[0] == "3" and "2/2" in first and "done" in first
         assert any("±" in c for c in first)  # mean ± stderr cells
-        assert "4/4 runs" in screen.title_text.plain
+        assert "4 finished of 4 runs" in screen.title_text.plain and "done" in screen.title_text.plain
 
         rows = list(csv.DictReader((session.experiment.out_dir / "results.csv").open()))
         assert [r["hidden_size"] for r in rows] == ["3", "6"] and rows[1]["finished"] == "2"
@@ -206,9 +211,20 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
         runs = [r for r in app.lab.records if r.run_id in session.records]
         assert len(runs) == 4 and all(r.status == "finished" and len(r.steps) == 6 for r in runs)
 
-        # the highlighted point's trials are drawn; moving the cursor changes the point
+        # every grid point at once: its trials' mean with a ± standard-error band, one colour each
+        lines = plot_lines(screen, "#exp-plot")
+        assert [line.label for line in lines] == ["hidden_size=3 (n=2)", "hidden_size=6 (n=2)"]
+        assert lines[0].color != lines[1].color and lines[0].band is not None
+        series = screen.query_one("#exp-plot", MetricPlot).title.split(" · ")[0]
+        (xs0, ys0), (xs1, ys1) = (r.series(series) for r in session.point_records(1))
+        assert xs0 == xs1 and lines[1].xs == xs0
+        assert lines[1].ys == pytest.approx([(a + b) / 2 for a, b in zip(ys0, ys1)])
+        # the band is mean ± s/sqrt(n), s with n - 1 = 1: |a - b| / 2 either side
+        assert lines[1].band[1] == pytest.approx([(a + b) / 2 + abs(a - b) / 2 for a, b in zip(ys0, ys1)])
+
+        # a: the highlighted point's trials; moving the cursor changes the point
         table.focus()
-        await pilot.press("down")
+        await pilot.press("a", "down")
         await pilot.pause()
         lines = plot_lines(screen, "#exp-plot")
         assert [line.label for line in lines] == ["trial 0 (seed 0)", "trial 1 (seed 1)"]
@@ -216,11 +232,21 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
         series = screen.query_one("#exp-plot", MetricPlot).title.split(" · ")[0]
         assert lines[1].ys == session.point_records(1)[1].series(series)[1] and lines[1].ys
 
+        if importlib.util.find_spec("matplotlib"):  # w: the experiment's figure, in its directory
+            await pilot.press("w")
+            await wait_for(pilot, lambda: screen.last_figure is not None, 60, "the figure")
+            assert screen.last_figure.parent == session.experiment.out_dir and screen.last_figure.is_file()
+
         await pilot.press("enter")  # the point's runs in Compare
         await pilot.pause()
         assert isinstance(app.screen, CompareScreen)
-        assert [line.label for line in plot_lines(app.screen, "#cmp-plot")] == [r.run_id for r in
-                                                                               session.point_records(1)]
+        # two trials of one setting: one mean ± se band; b draws them one by one, named by their seed
+        lines = plot_lines(app.screen, "#cmp-plot")
+        assert [line.label for line in lines] == ["2 seeds"] and lines[0].band is not None
+        await pilot.press("b")
+        await pilot.pause()
+        assert [line.label for line in plot_lines(app.screen, "#cmp-plot")] == ["seed=0", "seed=1"]
+        assert app.lab.compare.grouped is False
 
 
 async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Path) -> None:

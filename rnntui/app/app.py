@@ -77,6 +77,7 @@ class RnnTuiApp(App[int]):
         self._initial_values = request.config.to_dict()
         self._preload_started = False
         self._pending_reject: tuple[str, str] | None = None
+        self.last_figure: Path | None = None
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -358,6 +359,18 @@ class RnnTuiApp(App[int]):
     def action_swap_plots(self) -> None:
         self.plots.swap()
 
+    def action_save_figure(self) -> None:
+        """The current (else the latest) run's figure, as ``rnntui plot`` draws it, in its run directory."""
+        from rnntui.app.figure_saving import save_records_figure
+
+        record = self.lab.current or (self.lab.records[-1] if self.lab.records else None)
+        if record is None or not (record.steps or record.evals):
+            self.notify("No run with curves to draw yet: start one (s).", severity="warning")
+            return
+        folder = Path(record.path) if record.path and Path(record.path).is_dir() else None
+        folder = folder or self.lab.runs_root or Path("runs")
+        self.log_line(f"figure: {save_records_figure(self, [record], folder, 'figure')}", "dim")
+
     def action_toggle_form(self) -> None:
         main = self.query_one("#main")
         main.toggle_class("-form-hidden")
@@ -424,6 +437,7 @@ class RnnTuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.lab.control.abort()
+        self.lab.experiment.shutdown()  # its process pool, before run_app's os._exit
         sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
 
 

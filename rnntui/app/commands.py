@@ -55,6 +55,8 @@ LAB_BINDINGS: list[BindingType] = [
                tooltip="swap loss / metric plot (below 120 columns only one shows)"),
     LabBinding("f", "toggle_form", "Form", show=False, title="Toggle form",
                tooltip="show / hide the configuration form (below 120 columns it hides during a run)"),
+    LabBinding("w", "save_figure", "Figure", show=False, title="Save figure",
+               tooltip="save the run's curves as a figure (SVG; needs matplotlib: rnntui[plot]) in its run directory"),
     LabBinding("c", "compare", "Compare", title="Compare runs",
                tooltip="Compare: this session's runs and run directories from disk; overlay curves, "
                        "config diff, CSV/JSON export"),

@@ -12,6 +12,7 @@ the UI thread.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,10 @@ class ExperimentSession:
         self.auto_started = False
         self.checking = False  # the worker is checking every grid point (building its task)
         self.rejected = ""  # why the last start was refused by that check
+        self.stopping = False  # Stop was asked for (the screen says "stopping…", then "stopped")
         self.version = 0  # bumped whenever something the screen shows changed
+        self._thread_done = threading.Event()
+        self._thread_done.set()
         lab.add_event_listener(self.on_events)
 
     @property
@@ -99,14 +103,29 @@ class ExperimentSession:
             self.records[spec.run_id] = record
         self.lab.records.extend(self.records.values())  # Compare lists them with the session's runs
         self.started_at, self.ended_at = time.monotonic(), 0.0
-        self.checking, self.rejected = True, ""
+        self.checking, self.rejected, self.stopping = True, "", False
         self.version += 1
+        self._thread_done.clear()
         self.worker = self.host.run_worker(self._run, thread=True, exit_on_error=False, group="experiment",
                                           description=f"experiment {name}")
 
     def stop(self) -> None:
+        """Ask the runs to stop: running ones end at their next step, queued ones never
+        start.  ``stopping`` is True from now on (the screen shows it at once)."""
         if self.runner is not None:
             self.runner.cancel()
+            if self.running:
+                self.stopping = True
+                self.version += 1
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Abort a running experiment and wait (at most ``timeout`` s) for its worker
+        thread to shut its process pool down; True when it has.  The app calls it
+        as it closes: the process ends with ``os._exit``, and a pool left running
+        would leave its worker processes and shared semaphores behind."""
+        if self.runner is not None and self.running:
+            self.runner.abort()
+        return self._thread_done.wait(timeout)
 
     # ------------------------------------------------- runner thread side
     def _run(self) -> None:
@@ -139,24 +158,27 @@ class ExperimentSession:
             if time.monotonic() - last[0] >= BATCH_INTERVAL_S:
                 flush()
 
-        try:  # what Experiment.create(check=True) does, off the UI thread; nothing is written yet
-            from rnntui.engine.trainer import check_runnable
+        try:
+            try:  # what Experiment.create(check=True) does, off the UI thread; nothing is written yet
+                from rnntui.engine.trainer import check_runnable
 
-            for cfg in runner.experiment.configs:
-                check_runnable(cfg)
-        except ConfigError as exc:
-            first = runner.experiment.specs[0].run_id
-            host.post_message(EventBatch(first, [ExperimentUpdate(first, session, rejected=str(exc))]))
-            return
-        finally:
-            self.checking = False
-        runner.on_event = on_event
-        runner.poll = poll
-        for outcome in runner.run():
-            finished.add(outcome.run_id)
-            post(outcome.run_id, pending.pop(outcome.run_id, []), outcome)
+                for cfg in runner.experiment.configs:
+                    check_runnable(cfg)
+            except ConfigError as exc:
+                first = runner.experiment.specs[0].run_id
+                host.post_message(EventBatch(first, [ExperimentUpdate(first, session, rejected=str(exc))]))
+                return
+            finally:
+                self.checking = False
+            runner.on_event = on_event
+            runner.poll = poll
+            for outcome in runner.run():
+                finished.add(outcome.run_id)
+                post(outcome.run_id, pending.pop(outcome.run_id, []), outcome)
+                flush()
             flush()
-        flush()
+        finally:
+            self._thread_done.set()
 
     # ------------------------------------------------------ UI thread side
     def on_events(self, events: list[Event]) -> None:

@@ -1,12 +1,12 @@
 """What the lab shows for a run, as plain data: log lines for events and plot
-lines for a RunRecord.  No Textual here, so Compare/Experiment views and tests
-can reuse it."""
+lines for a RunRecord.  No Textual here, so Compare/Experiment views, figures
+and tests can reuse it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnntui.app.widgets.metric_plot import PlotLine, RefLine
+from rnntui.render.plot_data import AxisHint, PlotLine, RefLine, metric_axis
 from rnntui.tasks.spec import TaskSpec
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted
 from rnntui.engine.metrics import MetricKey, keys_named, training_length_names
@@ -68,6 +68,7 @@ class PlotData:
     refs: list[RefLine]
     title: str
     allow_log: bool = True
+    axis: AxisHint = AxisHint()
 
 
 def loss_plot(record: RunRecord) -> PlotData:
@@ -79,7 +80,8 @@ def loss_plot(record: RunRecord) -> PlotData:
         label = str(MetricKey("val", MetricKey.parse(name).length))  # val, val@16, ...
         lines.append(PlotLine(label, vx, vy, VAL_COLORS[i % len(VAL_COLORS)], smooth=False))
     refs = [RefLine(f"baseline {v:.3g}", v) for k, v in record.baseline.items() if k in ("loss", "val_loss")]
-    return PlotData(lines, refs, f"loss · {record.run_id}")
+    scale = record.baseline.get("val_loss", record.baseline.get("loss"))
+    return PlotData(lines, refs, f"loss · {record.run_id}", axis=metric_axis(False, scale))
 
 
 def metric_plot(record: RunRecord, info: TaskSpec | None, index: int = 0) -> PlotData | None:
@@ -98,4 +100,5 @@ def metric_plot(record: RunRecord, info: TaskSpec | None, index: int = 0) -> Plo
         if metric in record.baseline else []
     label = metric_label(info, metric)
     title = f"{label} · held-out" if label == metric else f"{label} ({metric}) · held-out"
-    return PlotData(lines, refs, title, allow_log=bool(info and not info.higher_is_better(metric)))
+    higher = info.higher_is_better(metric) if info else not metric.endswith("loss")
+    return PlotData(lines, refs, title, allow_log=not higher, axis=metric_axis(higher, record.baseline.get(metric)))

@@ -58,6 +58,7 @@ class CompareState:
     selected: list[int] = field(default_factory=list)  # id(record), in selection order
     colours: dict[int, str] = field(default_factory=dict)
     metric_index: int = 0
+    grouped: bool = True  # runs equal up to the seed drawn as one mean ± standard-error band
 
     def colour(self, record: RunRecord) -> str:
         """The run's colour: given once, at its first selection, and kept."""

@@ -5,6 +5,7 @@
     rnntui presets                                               list the presets
     rnntui keys [--markdown]                                     every setting, cell and task
     rnntui inspect [overrides] [--json]                          parameter and shape tables
+    rnntui plot RUN_DIR [RUN_DIR...] -o fig.svg|fig.png          a figure of saved runs
 
 Every config key is a flag (``--hidden-size 20``) and ``--set key=value`` works
 for any key, plus ``trials`` and ``grid.KEY=[...]`` for experiments.  Bad input
@@ -20,13 +21,14 @@ from typing import Sequence
 from rnntui.cli import conv as conv_cmd
 from rnntui.cli import inspect as inspect_cmd
 from rnntui.cli import keys as keys_cmd
+from rnntui.cli import plot as plot_cmd
 from rnntui.cli import presets as presets_cmd
 from rnntui.cli.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from rnntui.cli.flags import Parser, add_config_flags, config_flags
 from rnntui.config import ConfigError
 from rnntui.config.request import Request, make_request
 
-SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd, conv_cmd)
+SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd, conv_cmd, plot_cmd)
 """Modules with ``NAME``, ``add_parser(subparsers)`` and ``run(ns) -> exit code``."""
 
 

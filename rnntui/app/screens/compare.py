@@ -1,12 +1,16 @@
 """The Compare screen (``c``): overlay the curves of several runs.
 
 The table lists this session's runs (``app.records``: single runs and the runs
-of experiments) and run directories loaded from disk (type a path: a run
-directory, or an experiment directory to load all its runs).  Space or Enter
-selects a run; the selected runs' curves are overlaid (``n`` cycles the series:
-training loss, held-out loss, the task's metrics), each run keeping its colour
-for the whole session; a table shows how their configs differ
-(:func:`rnntui.config.diff`); ``e`` exports the selection as CSV and JSON.
+of experiments) and run directories loaded from disk (``o`` opens a chooser of
+the run and experiment directories under ``runs/``, or takes a typed path).
+Space or Enter selects a run; the selected runs' curves are overlaid (``n``
+cycles the series: training loss, held-out loss, the task's metrics), each run
+keeping its colour for the whole session, the legend naming what sets each
+apart (``cell=gru``).  Selected runs whose configs are equal up to the seed are
+drawn as one mean curve with a ± standard-error band (``b`` shows them one by
+one instead).  A table shows how their configs differ
+(:func:`rnntui.config.diff`); ``e`` exports the selection as CSV and JSON, ``w``
+saves it as a figure (as ``rnntui plot`` does).
 
 The loaded runs, the selection and the colours live on after the screen closes
 (the lab session's :class:`~rnntui.app.session.CompareState`, ``lab.compare``).
@@ -22,15 +26,18 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 
-from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine, RefLine
+from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine
 from rnntui.config import ConfigError, build_config, diff
+from rnntui.engine.curves import group_runs, run_labels
 from rnntui.engine.events import Event
 from rnntui.engine.metrics import training_length_names
 from rnntui.engine.record import RunRecord
+from rnntui.engine.saved_runs import load_runs
+from rnntui.render.figure_data import series_axis, series_baseline
 
 if TYPE_CHECKING:
     from rnntui.app.session import LabSession
@@ -38,28 +45,6 @@ if TYPE_CHECKING:
 MARK = {"ready": "○", "running": "●", "paused": "‖", "finished": "✓", "stopped": "■", "failed": "✗"}
 SHOWN_KEYS = ("task", "cell", "backend", "hidden_size", "num_layers", "bidirectional", "lr", "batch_size",
               "steps", "seq_len", "seed")
-
-
-def load_runs(path: str | Path) -> list[RunRecord]:
-    """Records from a run directory, or from every run directory inside an
-    experiment directory.  Raises ValueError with a readable message."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ValueError(f"{path} does not exist")
-    if (path / "summary.json").is_file():
-        return [_read(path)]
-    if path.is_dir():
-        subdirs = sorted(p for p in path.iterdir() if (p / "summary.json").is_file())
-        if subdirs:
-            return [_read(p) for p in subdirs]
-    raise ValueError(f"{path} is neither a run directory (no summary.json) nor an experiment directory")
-
-
-def _read(path: Path) -> RunRecord:
-    try:
-        return RunRecord.from_run_dir(str(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def config_diff(records: Sequence[RunRecord]) -> list[str]:
@@ -90,12 +75,12 @@ class CompareScreen(Screen[None]):
 
     DEFAULT_CSS = """
     CompareScreen { layout: vertical; }
-    CompareScreen #cmp-path { height: 1; margin: 0 1; }
-    CompareScreen #cmp-runs { height: 2fr; min-height: 4; border: round $panel; }
+    CompareScreen #cmp-runs { height: auto; max-height: 40%; min-height: 4; border: round $panel; }
     CompareScreen #cmp-runs:focus { border: round $accent; }
-    CompareScreen #cmp-bottom { height: 3fr; min-height: 8; }
+    CompareScreen #cmp-bottom { height: 1fr; min-height: 8; }
     CompareScreen #cmp-plot { width: 2fr; }
     CompareScreen #cmp-diff-box { width: 1fr; min-width: 24; border: round $panel; }
+    CompareScreen #cmp-diff { width: auto; }
     CompareScreen.-narrow #cmp-diff-box { display: none; }
     """
 
@@ -104,9 +89,11 @@ class CompareScreen(Screen[None]):
         Binding("space", "toggle", "Select"),
         Binding("a", "select_all", "All"),
         Binding("n", "next_series", "Series"),
+        Binding("b", "toggle_bands", "Seeds"),
         Binding("l", "toggle_log", "Log"),
         Binding("e", "export", "Export"),
-        Binding("o", "focus_path", "Open dir"),
+        Binding("w", "save_figure", "Figure"),
+        Binding("o", "open_runs", "Open runs"),
         Binding("d", "toggle_diff", "Diff"),
     ]
 
@@ -120,18 +107,17 @@ class CompareScreen(Screen[None]):
         self._shown: list[int] = []
         self._dirty = True
         self.last_export: tuple[Path, Path] | None = None
+        self.last_figure: Path | None = None
         self.diff_view: Table | Text = Text("")
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="o: open a run directory or an experiment directory, then Enter",
-                    id="cmp-path", compact=True)
         table: DataTable[Any] = DataTable(id="cmp-runs", cursor_type="row", zebra_stripes=True)
-        table.border_title = "runs · space selects"
+        table.border_title = "runs · space selects · o opens saved runs"
         yield table
         with Horizontal(id="cmp-bottom"):
             yield MetricPlot("loss", id="cmp-plot", placeholder="select runs (space) to overlay their curves")
-            with VerticalScroll(id="cmp-diff-box") as box:
+            with ScrollableContainer(id="cmp-diff-box") as box:
                 box.border_title = "config diff"
                 yield Static(id="cmp-diff")
         yield Footer(compact=True)
@@ -227,18 +213,35 @@ class CompareScreen(Screen[None]):
             return
         names = self.series_names(records)
         series = names[self.state.metric_index % len(names)]
-        lines = []
-        for record in records:
-            xs, ys = record.series(series)
-            lines.append(PlotLine(record.run_id, xs, ys, self.state.colour(record), smooth=series == "loss"))
-        refs = []
-        baselines = {r.baseline.get(series) for r in records if series in r.baseline}
-        if len(baselines) == 1:
-            value = baselines.pop()
-            refs.append(RefLine(f"baseline {value:.3g}", value))
-        plot.allow_log = not any(n in series for n in ("acc", "exact"))
-        plot.set_lines(lines, refs, title=f"{series} · {len(records)} run{'s' * (len(records) != 1)} · n: next")
+        lines, banded = self.curves(records, series)
+        axis = series_axis(records, series)
+        plot.allow_log = axis.bounds is None
+        what = f"{len(records)} run{'s' * (len(records) != 1)}" + (" · mean ± se over seeds" if banded else "")
+        plot.set_lines(lines, series_baseline(records, series), title=f"{series} · {what} · n: next", axis=axis)
         self._show_diff(self._diff_table(records))
+
+    def curves(self, records: Sequence[RunRecord], series: str) -> tuple[list[PlotLine], bool]:
+        """The lines of ``series``: a mean ± standard-error band per config (up to the
+        seed) when some share one and ``b`` has not turned that off, else a line per
+        run; labelled by what differs.  Second value: whether bands were drawn."""
+        smooth = series == "loss"
+        groups = group_runs(records)
+        if self.state.grouped and len(groups) < len(records):
+            lines = []
+            for group in groups:
+                band = group.band(series)
+                n = len(group.records)
+                label = f"{group.label} (n={n})" if n > 1 else group.label
+                if len(groups) == 1:
+                    label = f"{n} seeds"
+                lines.append(PlotLine(label, band.xs, band.mean, self.state.colour(group.records[0]), smooth=smooth,
+                                      band=(band.lo, band.hi) if n > 1 else None))
+            return lines, True
+        lines = []
+        for record, label in zip(records, run_labels(records)):
+            xs, ys = record.series(series)
+            lines.append(PlotLine(label, xs, ys, self.state.colour(record), smooth=smooth))
+        return lines, False
 
     def _show_diff(self, view: Table | Text) -> None:
         self.diff_view = view
@@ -251,7 +254,7 @@ class CompareScreen(Screen[None]):
         table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold")
         table.add_column("setting", style="cyan", no_wrap=True)
         for record in records:
-            table.add_column(Text(record.run_id[-6:], style=f"bold {self.state.colour(record)}"), no_wrap=True)
+            table.add_column(Text(record.run_id, style=f"bold {self.state.colour(record)}"), no_wrap=True)
         for key in keys:
             table.add_row(key, *(_short(r.config.get(key)) for r in records))
         return table
@@ -304,22 +307,22 @@ class CompareScreen(Screen[None]):
     def action_toggle_diff(self) -> None:
         self.toggle_class("-narrow")
 
-    def action_focus_path(self) -> None:
-        self.query_one("#cmp-path", Input).focus()
+    def action_toggle_bands(self) -> None:
+        self.state.grouped = not self.state.grouped
+        self._draw()
+
+    def action_open_runs(self) -> None:
+        """The chooser of saved runs under the runs folder; the chosen one is loaded."""
+        from rnntui.app.screens.run_browser import RunBrowser
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.load(path)
+
+        self.app.push_screen(RunBrowser(self.lab.runs_root or Path("runs")), chosen)
 
     def action_close(self) -> None:
-        if isinstance(self.focused, Input):
-            self.query_one("#cmp-runs", DataTable).focus()
-            return
         self.app.pop_screen()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        if not text:
-            return
-        self.load(text)
-        self.query_one("#cmp-runs", DataTable).focus()
 
     def load(self, path: str | Path) -> list[RunRecord]:
         """Load run(s) from ``path``, select them; a notice says what happened."""
@@ -337,7 +340,6 @@ class CompareScreen(Screen[None]):
         skipped = len(records) - len(new)
         note = f" ({skipped} already listed)" if skipped else ""
         self.notify(f"loaded {len(new)} run{'s' * (len(new) != 1)} from {path}{note}")
-        self.query_one("#cmp-path", Input).value = ""
         self._rebuild()
         return new
 
@@ -357,6 +359,16 @@ class CompareScreen(Screen[None]):
             return
         csv_path, json_path = self.last_export
         self.notify(f"{len(records)} runs exported to {csv_path} and {json_path.name}", title="export")
+
+    def action_save_figure(self) -> None:
+        """The selected runs as a figure (grouped by seed as on screen) in the runs folder."""
+        from rnntui.app.figure_saving import save_records_figure
+
+        records = [r for r in self.selected() if r.steps or r.evals]
+        if not records:
+            self.notify("Select runs with curves to draw first (space).", severity="warning")
+            return
+        save_records_figure(self, records, self.lab.runs_root or Path("runs"), "compare", grouped=self.state.grouped)
 
 
 def _short(value: Any) -> str:

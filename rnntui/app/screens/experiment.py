@@ -4,8 +4,12 @@ Pick an experiment preset (``seed000-copy-gating`` ...) or grid over the form's
 settings (``cell=rnn,lstm hidden_size=8,16``), set the trials, press ``s``.
 The runs execute in worker processes (see :mod:`rnntui.engine.experiment.runner`);
 the results table -- mean ± standard error per grid point -- fills in as they
-finish, with the overall progress above it.  Highlight a row to see the curves
-of that point's trials; Enter opens them in Compare.  ``t`` stops the runs.
+finish, with the overall progress above it.  The plot shows every grid point's
+mean curve with its ± standard-error band (one colour per point, the baseline
+drawn); ``a`` switches to the highlighted point's trials, one line each.  Enter
+opens a point's runs in Compare.  ``t`` stops the runs ("stopping…" at once,
+then "stopped"); ``w`` saves the experiment's figure (:mod:`rnntui.render.figures`).
+What the view shows is computed in :mod:`rnntui.app.experiment_view`.
 
 The experiment belongs to the lab session, not to this screen (``lab.experiment``,
 see :mod:`rnntui.app.experiment_session`): closing the screen (Esc) leaves it
@@ -15,6 +19,7 @@ running; the screen redraws from the session on a timer.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -24,9 +29,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
 
-from rnntui.app.widgets.metric_plot import PALETTE, MetricPlot, PlotLine, RefLine
+from rnntui.app import experiment_view as view
+from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.config import Config, ConfigError, build_config
-from rnntui.engine.experiment.results import Row, Stat, format_value
+from rnntui.engine.experiment.results import Row, format_value
 
 if TYPE_CHECKING:
     from rnntui.app.session import LabSession
@@ -58,10 +64,6 @@ def parse_trials(text: str) -> int:
     return parse_experiment({}, text.strip() or "1")[1]
 
 
-def _stat(stat: Stat) -> str:
-    return stat.format(3)
-
-
 class ExperimentScreen(Screen[None]):
     """A grid of runs: setup, live results table, curves of the highlighted point."""
 
@@ -80,7 +82,7 @@ class ExperimentScreen(Screen[None]):
     ExperimentScreen #exp-grid { width: 3fr; }
     ExperimentScreen #exp-trials { width: 10; }
     ExperimentScreen #exp-start { min-width: 8; }
-    ExperimentScreen #exp-table { height: 1fr; min-height: 5; border: round $panel; }
+    ExperimentScreen #exp-table { height: auto; max-height: 45%; min-height: 5; border: round $panel; }
     ExperimentScreen #exp-table:focus { border: round $accent; }
     ExperimentScreen #exp-plot { height: 1fr; min-height: 6; }
     """
@@ -90,7 +92,9 @@ class ExperimentScreen(Screen[None]):
         Binding("s", "start", "Start"),
         Binding("t", "stop", "Stop"),
         Binding("n", "next_series", "Series"),
+        Binding("a", "toggle_points", "Points/trials"),
         Binding("l", "toggle_log", "Log"),
+        Binding("w", "save_figure", "Figure"),
         Binding("c", "compare", "Compare"),
         Binding("e", "edit", "Edit", show=False),
     ]
@@ -100,6 +104,8 @@ class ExperimentScreen(Screen[None]):
         self.lab = lab
         self.session = lab.experiment
         self.series_index = 0
+        self.every_point = True  # the plot: every point's mean ± se (else the highlighted point's trials)
+        self.last_figure: Path | None = None
         self._drawn: tuple[int, bool] = (-1, False)
         self._columns: list[str] = []
         self._row_count = 0
@@ -123,7 +129,7 @@ class ExperimentScreen(Screen[None]):
         table: DataTable[Any] = DataTable(id="exp-table", cursor_type="row", zebra_stripes=True)
         table.border_title = "results · mean ± standard error over finished trials"
         yield table
-        yield MetricPlot("curves", id="exp-plot", placeholder="highlight a row to see its trials' curves")
+        yield MetricPlot("curves", id="exp-plot", placeholder="each grid point's curves appear here as runs report")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -150,8 +156,9 @@ class ExperimentScreen(Screen[None]):
         title = self.query_one("#exp-title", Static)
         bar = self.query_one("#exp-progress", ProgressBar)
         start = self.query_one("#exp-start", Button)
-        start.label = "Stop" if session.running else "Start"
+        start.label = ("Stopping…" if session.stopping else "Stop") if session.running else "Start"
         start.variant = "error" if session.running else "success"
+        start.disabled = session.running and session.stopping
         for widget in self.query("#exp-setup Input"):
             widget.disabled = session.running
         self.query_one("#exp-grid", Input).set_class(bool(session.rejected), "-invalid")
@@ -163,26 +170,17 @@ class ExperimentScreen(Screen[None]):
             title.update(self.title_text)
             bar.update(total=1, progress=0)
             return
-        done, total = len(session.outcomes), exp.total
-        failed = sum(o.status == "failed" for o in session.outcomes.values())
-        running = sum(r.status == "running" for r in session.records.values())
-        state = "running" if session.running else ("stopped" if session.runner.cancelled else "done")
-        if session.checking:
-            state = "checking the settings"
-        if session.error:
-            state = f"error: {session.error}"
+        counts = view.counts(session)
+        state = view.state_word(session)
         text = Text(f"{exp.name}", style="bold")
-        text.append(f"  {done}/{total} runs")
-        if running:
-            text.append(f" · {running} running")
-        if failed:
-            text.append(f" · {failed} failed", style="red")
-        workers = session.runner.workers or 1
-        text.append(f" · {workers} worker{'s' * (workers != 1)} · {_clock(session.elapsed())} · {state}")
+        text.append(f"  {counts.text()}", style="red" if counts.failed else "")
+        workers = session.runner.workers if session.runner is not None else 0
+        text.append(f" · {workers or 1} worker{'s' * (workers > 1)} · {_clock(session.elapsed())} · ")
+        text.append(state, style="bold yellow" if state == "stopping…" else "")
         text.append(f"  → {exp.out_dir}", style="dim")
         self.title_text = text
         title.update(text)
-        bar.update(total=total, progress=done)
+        bar.update(total=counts.total, progress=counts.ended)
         self._fill_table()
         self._draw_plot()
 
@@ -213,11 +211,14 @@ class ExperimentScreen(Screen[None]):
 
     def _cells(self, row: Row, keys: list[str], columns: list[str]) -> list[Any]:
         cells: list[Any] = [format_value(row.point.values.get(k, "")) for k in keys]
-        cells += [_stat(row.metrics[c]) if c in row.metrics else "–" for c in columns]
+        for name in columns:
+            text, partial = view.metric_cell(self.session, row, name)
+            cells.append(Text(text, style="dim italic") if partial else text)
         time_s = "–" if row.wall_time.mean is None else f"{row.wall_time.mean:.1f}"
-        style = "red" if row.failed else ("green" if row.status == "done" else "")
+        state = view.row_state(self.session, row)
+        style = "red" if row.failed else ("green" if state == "done" else ("yellow" if "stop" in state else ""))
         cells += [f"{row.finished}/{row.trials}", time_s, f"{row.params:,}" if row.params else "–",
-                  Text(row.status, style=style)]
+                  Text(state, style=style)]
         return cells
 
     def highlighted_point(self) -> int | None:
@@ -230,30 +231,19 @@ class ExperimentScreen(Screen[None]):
     def _draw_plot(self) -> None:
         plot = self.query_one("#exp-plot", MetricPlot)
         point = self.highlighted_point()
-        if point is None:
+        if self.every_point:
+            data = view.points_plot(self.session, self.series_index)
+        else:
+            data = view.trials_plot(self.session, point, self.series_index) if point is not None else None
+        if data is None:
             plot.set_lines([], title="curves")
             return
-        records = self.session.point_records(point)
-        names = ["loss"]
-        for record in records:
-            names += [n for n in record.metric_names() if n not in names]
-        cols = self.session.columns()
-        ordered = [n for n in cols if n in names] + [n for n in names if n not in cols]
-        series = ordered[self.series_index % len(ordered)]
-        lines = []
-        for i, record in enumerate(records):
-            xs, ys = record.series(series)
-            seed = record.config.get("seed", i)
-            lines.append(PlotLine(f"trial {i} (seed {seed})", xs, ys, PALETTE[i % len(PALETTE)],
-                                  smooth=series == "loss"))
-        refs = [RefLine(f"baseline {records[0].baseline[series]:.3g}", records[0].baseline[series])] \
-            if records and series in records[0].baseline else []
-        plot.allow_log = not any(n in series for n in ("acc", "exact"))
-        label = self.session.points[point].label
-        plot.set_lines(lines, refs, title=f"{series} · {label} · n: next")
+        plot.allow_log = data.allow_log
+        plot.set_lines(data.lines, data.refs, title=data.title, axis=data.axis)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._draw_plot()
+        if not self.every_point:
+            self._draw_plot()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -332,15 +322,31 @@ class ExperimentScreen(Screen[None]):
             self.notify("No experiment is running.", severity="warning")
             return
         self.session.stop()
-        self.notify("stopping: running runs end at their next step")
+        self.refresh_view()  # "stopping…" now, not at the next tick
+        self.notify("stopping: running runs end at their next step, queued ones will not start")
 
     def action_next_series(self) -> None:
         self.series_index += 1
         self._draw_plot()
 
+    def action_toggle_points(self) -> None:
+        self.every_point = not self.every_point
+        self._draw_plot()
+
     def action_toggle_log(self) -> None:
         plot = self.query_one("#exp-plot", MetricPlot)
         plot.log_y = not plot.log_y
+
+    def action_save_figure(self) -> None:
+        """The experiment's figure (every panel, each point's mean ± se) into its directory."""
+        from rnntui.app.figure_saving import save_records_figure
+
+        exp = self.session.experiment
+        records = [r for r in self.session.records.values() if r.steps or r.evals]
+        if exp is None or not records:
+            self.notify("No experiment results to draw yet.", severity="warning")
+            return
+        save_records_figure(self, records, exp.out_dir, "figure", experiment=exp.name)
 
     def action_edit(self) -> None:
         self.query_one("#exp-preset", Input).focus()

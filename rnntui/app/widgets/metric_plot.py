@@ -4,8 +4,15 @@ Give it lines with :meth:`MetricPlot.set_lines` as often as you like; it redraws
 at most ``max_fps`` times a second and only when something changed, from the
 stored data, downsampled to about twice its width.  ``log_y`` and ``smooth``
 (an exponential moving average, debiased like TensorBoard's) are reactive
-toggles.  Horizontal reference lines (a task's trivial baseline) are drawn
-across the x range.  Compare and Inspect reuse this widget for overlays.
+toggles; when smoothing, the raw curve stays on screen, faint, under the
+smoothed one.  A line may carry a band (mean ± standard error over seeds),
+shaded under it.  Horizontal reference lines (a task's trivial baseline) are
+drawn across the x range.  The axes come from :mod:`rnntui.render.axes`: an
+:class:`~rnntui.render.plot_data.AxisHint` keeps a y axis from spanning less than
+the values' scale makes meaningful, x is never a single point, and tick labels
+stay short (scientific notation for extreme values).  What to draw is worked
+out by :func:`rnntui.render.plot_frame.prepare` (no Textual); Compare, Experiment
+and Inspect reuse this widget.
 
 The frame is built off the UI thread: plotext's build, the ANSI decode and the
 conversion to Textual strips cost 20-60 ms per frame on a loaded 2-core
@@ -19,10 +26,9 @@ yields to the event loop every millisecond.
 from __future__ import annotations
 
 import io
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 from rich.console import Console
@@ -32,36 +38,16 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.message import Message
 from textual.reactive import reactive
+from textual.color import Color
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
 from textual_plotext.plot import Plot
 
-PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "blue", "red", "white")
+from rnntui.render.axes import format_ticks, nice_ticks
+from rnntui.render.plot_data import PALETTE, AxisHint, PlotLine, RefLine
+from rnntui.render.plot_frame import Frame, prepare
 
-
-@dataclass
-class PlotLine:
-    """One series: x values (steps) and y values, drawn as a line."""
-
-    label: str
-    xs: Sequence[float]
-    ys: Sequence[float]
-    color: str | None = None
-    smooth: bool = True  # False: never smoothed (e.g. sparse eval points)
-
-
-@dataclass
-class RefLine:
-    """A horizontal reference line, e.g. the trivial baseline of a task."""
-
-    label: str
-    y: float
-    color: str = "gray"
-
-
-@dataclass
-class _Prepared:
-    lines: list[tuple[str, list[float], list[float], str]] = field(default_factory=list)
+__all__ = ["MetricPlot", "PlotLine", "RefLine", "AxisHint", "PALETTE", "frame_of"]
 
 
 @dataclass(frozen=True)
@@ -77,58 +63,8 @@ class _Snapshot:
     smooth: bool
     smoothing: float
     theme: str
-
-
-def ema(values: Sequence[float], weight: float) -> list[float]:
-    """Exponential moving average with bias correction (first points are not pulled to 0)."""
-    out, acc, norm = [], 0.0, 0.0
-    for v in values:
-        if not math.isfinite(v):
-            out.append(v)
-            continue
-        acc = weight * acc + (1.0 - weight) * v
-        norm = weight * norm + (1.0 - weight)
-        out.append(acc / norm)
-    return out
-
-
-def downsample(xs: Sequence[float], ys: Sequence[float], target: int) -> tuple[list[float], list[float]]:
-    """Bucket means down to about ``target`` points (keeps the last point exactly)."""
-    n = len(xs)
-    if n <= target or target < 2:
-        return list(xs), list(ys)
-    size = n / (target - 1)
-    out_x, out_y = [], []
-    for b in range(target - 1):
-        lo, hi = int(b * size), max(int((b + 1) * size), int(b * size) + 1)
-        chunk_y = ys[lo:hi]
-        out_x.append(sum(xs[lo:hi]) / len(chunk_y))
-        out_y.append(sum(chunk_y) / len(chunk_y))
-    out_x.append(xs[-1])
-    out_y.append(ys[-1])
-    return out_x, out_y
-
-
-def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
-    """At most ``count`` (at least 2 when possible) round tick positions within [lo, hi]."""
-    if hi <= lo or count < 2:
-        return [lo]
-    raw = (hi - lo) / (count - 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    steps = [m * mag for m in (0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10)]
-    best: list[float] = [lo, hi]
-    for step in steps:
-        first = math.ceil(lo / step - 1e-9) * step
-        n = int(math.floor((hi - first) / step + 1e-9)) + 1
-        if 2 <= n <= count:
-            return [round(first + i * step, 10) for i in range(n)]
-    return best
-
-
-def tick_label(value: float) -> str:
-    if abs(value) >= 10_000:
-        return f"{value / 1000:g}k"
-    return f"{value:g}"
+    axis: AxisHint = AxisHint()
+    background: tuple[int, int, int] = (0, 0, 0)
 
 
 class MetricPlot(PlotextPlot):
@@ -167,8 +103,10 @@ class MetricPlot(PlotextPlot):
         self.smoothing = smoothing
         self.allow_log = True
         self.hint = ""  # shown in the bottom border, e.g. the key that switches plots
+        self.xlabel = "step"
         self._lines: list[PlotLine] = []
         self._refs: list[RefLine] = []
+        self._axis = AxisHint()
         self._version = 0
         self._strips: list[Strip] | None = None  # None: show the placeholder
         self._shown_key: tuple | None = None
@@ -176,10 +114,13 @@ class MetricPlot(PlotextPlot):
         self.renders = 0  # frames built (tests and the bench read this)
 
     # ---------------------------------------------------------------- data
-    def set_lines(self, lines: Sequence[PlotLine], refs: Sequence[RefLine] = (), title: str | None = None) -> None:
-        """Replace the plotted data; the redraw happens on the next tick (≤ max_fps)."""
+    def set_lines(self, lines: Sequence[PlotLine], refs: Sequence[RefLine] = (), title: str | None = None,
+                  axis: AxisHint | None = None) -> None:
+        """Replace the plotted data; the redraw happens on the next tick (≤ max_fps).
+        ``axis``: what the y values are (default: nothing known, see :class:`AxisHint`)."""
         self._lines = list(lines)
         self._refs = list(refs)
+        self._axis = axis or AxisHint()
         if title is not None and title != self.title:
             self.title = title
             self._update_titles()
@@ -203,6 +144,15 @@ class MetricPlot(PlotextPlot):
     def refs(self) -> list[RefLine]:
         return list(self._refs)
 
+    @property
+    def axis(self) -> AxisHint:
+        return self._axis
+
+    @property
+    def settled(self) -> bool:
+        """Whether the frame on screen is the one the current data, size and toggles call for."""
+        return self._pending_key is None and self._shown_key == self._frame_key()
+
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         super().on_mount()
@@ -220,9 +170,10 @@ class MetricPlot(PlotextPlot):
                 self.refresh()
             return
         self._pending_key = key
+        surface = self.app.theme_variables.get("surface", "#000000")
         snapshot = _Snapshot(key, tuple(self._lines), tuple(self._refs), self.size.width, self.size.height,
                              self.log_y and self.allow_log, self.smooth, self.smoothing,
-                             self._get_plotext_theme_name(self.app.theme))
+                             self._get_plotext_theme_name(self.app.theme), self._axis, Color.parse(surface).rgb)
         _BUILDER.submit(self, snapshot)
 
     def _frame_key(self) -> tuple:
@@ -253,7 +204,7 @@ class MetricPlot(PlotextPlot):
             flags.append("log")
         if self.smooth:
             flags.append(f"ema {self.smoothing:g}")
-        self.border_subtitle = " · ".join(flags + ["x: step"] + ([self.hint] if self.hint else []))
+        self.border_subtitle = " · ".join(flags + [f"x: {self.xlabel}"] + ([self.hint] if self.hint else []))
 
     def set_hint(self, hint: str) -> None:
         if hint != self.hint:
@@ -314,49 +265,32 @@ _BUILDER = _Builder()
 _LOCAL = threading.local()
 
 
-def prepare(snap: _Snapshot) -> _Prepared:
-    """Smooth, drop non-plottable points, downsample to ~2x width, add reference lines."""
-    log, target = snap.log, max(2 * snap.width, 8)
-    out = _Prepared()
-    xmin, xmax = math.inf, -math.inf
-    for i, line in enumerate(snap.lines):
-        xs, ys = list(line.xs), list(line.ys)
-        if snap.smooth and line.smooth and len(ys) > 2:
-            ys = ema(ys, snap.smoothing)
-        keep = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y) and (y > 0 or not log)]
-        if not keep:
-            continue
-        xs, ys = downsample([p[0] for p in keep], [p[1] for p in keep], target)
-        xmin, xmax = min(xmin, xs[0]), max(xmax, xs[-1])
-        out.lines.append((line.label, xs, ys, line.color or PALETTE[i % len(PALETTE)]))
-    if out.lines:
-        lo, hi = (xmin, xmax) if xmax > xmin else (xmin - 1, xmin + 1)
-        for ref in snap.refs:
-            if math.isfinite(ref.y) and (ref.y > 0 or not log):
-                out.lines.append((ref.label, [lo, hi], [ref.y, ref.y], ref.color))
-    return out
+def frame_of(snap: _Snapshot) -> Frame:
+    """What the frame of ``snap`` draws (see :func:`rnntui.render.plot_frame.prepare`)."""
+    return prepare(snap.lines, snap.refs, snap.width, snap.height, log=snap.log, smooth=snap.smooth,
+                   smoothing=snap.smoothing, axis=snap.axis, background=snap.background)
 
 
 def build_strips(snap: _Snapshot) -> list[Strip]:
     """Plot ``snap`` with plotext and turn the result into Textual strips (any thread)."""
     width, height = snap.width, snap.height
-    prepared = prepare(snap)
-    if not prepared.lines:
+    prepared = frame_of(snap)
+    if not prepared.signals:
         return []
     plt = getattr(_LOCAL, "plot", None)
     if plt is None:
         plt = _LOCAL.plot = Plot()
     plt.clear_figure()
-    for label, xs, ys, color in prepared.lines:
-        if len(xs) == 1:
-            plt.scatter(xs, ys, label=label, color=color, marker="dot")
+    for signal in prepared.signals:
+        if signal.marker == "dot":
+            plt.scatter(signal.xs, signal.ys, label=signal.label, color=signal.color, marker="dot")
         else:
-            plt.plot(xs, ys, label=label, color=color, marker="braille")
-    if snap.log:
-        plt.yscale("log")
-    xs_all = [x for _, xs, _, _ in prepared.lines for x in xs]
-    ticks = nice_ticks(min(xs_all), max(xs_all), max(3, min(8, width // 9)))
-    plt.xticks(ticks, [tick_label(t) for t in ticks])
+            plt.plot(signal.xs, signal.ys, label=signal.label, color=signal.color, marker=signal.marker)
+    plt.xlim(*prepared.xlim)
+    plt.ylim(*prepared.ylim)
+    xticks = nice_ticks(*prepared.xlim, max(3, min(8, width // 9)))
+    plt.xticks(xticks, format_ticks(xticks))
+    plt.yticks(prepared.yticks, prepared.ylabels)
     plt.plotsize(width, height)
     plt._set_size(width, height)  # textual-plotext does the same (its issue #5)
     plt.theme(snap.theme)

@@ -33,14 +33,14 @@ class RunPlots(Horizontal):
 
     def show(self, record: RunRecord, info: TaskSpec | None) -> None:
         loss = run_view.loss_plot(record)
-        self.query_one("#loss-plot", MetricPlot).set_lines(loss.lines, loss.refs, title=loss.title)
+        self.query_one("#loss-plot", MetricPlot).set_lines(loss.lines, loss.refs, title=loss.title, axis=loss.axis)
         metric_plot = self.query_one("#metric-plot", MetricPlot)
         data = run_view.metric_plot(record, info, self.metric_index)
         if data is None:
             metric_plot.set_lines([], title="metric")
             return
         metric_plot.allow_log = data.allow_log
-        metric_plot.set_lines(data.lines, data.refs, title=data.title)
+        metric_plot.set_lines(data.lines, data.refs, title=data.title, axis=data.axis)
 
     def clear(self) -> None:
         for plot in self.query(MetricPlot):

@@ -230,9 +230,10 @@ class ExperimentRunner:
                 done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
                 self._drain(events)
                 self._poll()
-                if self._stop_requested:
-                    for fut in pending:
-                        fut.cancel()
+                if self._stop_requested:  # queued runs never start: report them now, not at the end
+                    cancelled = {fut for fut in pending if fut.cancel()}
+                    pending -= cancelled
+                    done |= cancelled
                 for fut in done:
                     yield self._record(self._outcome_of(fut, futures[fut]))
             self._drain(events)
@@ -242,6 +243,24 @@ class ExperimentRunner:
         finally:
             self._cancel.set()  # a generator closed early (Ctrl-C twice, app exit) stops its workers
             _shutdown(pool, events)
+            del pool, events, futures, pending
+            self._release_flags()
+
+    def _release_flags(self) -> None:
+        """Swap the process-shared stop flags for thread ones with the same state.
+
+        A spawn-context Event is five named semaphores registered with
+        multiprocessing's resource tracker; they are unlinked when the Event is
+        freed or by an atexit finalizer.  The TUI ends its process with
+        ``os._exit`` (no atexit), so flags kept on the runner after its workers
+        are gone made the tracker report "leaked semaphore objects" at quit.
+        Dropping them here, as soon as the pool is shut down, frees them."""
+        cancel, abort = threading.Event(), threading.Event()
+        if self._cancel.is_set():
+            cancel.set()
+        if self._abort.is_set():
+            abort.set()
+        self._cancel, self._abort = cancel, abort
 
     def _outcome_of(self, fut: cf.Future, spec: RunSpec) -> RunOutcome:
         if fut.cancelled():
