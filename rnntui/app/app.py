@@ -47,6 +47,8 @@ from rnntui.engine.record import RunRecord
 if TYPE_CHECKING:
     from rnntui.config.request import Request
 
+BELL_AFTER_S = 30.0
+"""A run that took at least this long rings the terminal bell when it ends."""
 UI_SWITCH_INTERVAL_S = 0.001
 """The GIL switch interval while the app runs.  Python's default (5 ms) lets the
 training thread keep the GIL for 5 ms each time the event loop wakes up; with
@@ -69,9 +71,9 @@ class RnnTuiApp(App[int]):
                  resume: str | None = None, runs_root: str | Path | None = "runs") -> None:
         super().__init__()
         if request is None or isinstance(request, Config):
-            from rnntui.config.request import Request
+            from rnntui.config.request import Request, make_request
 
-            request = Request(request if request is not None else build_config())
+            request = Request(request) if request is not None else make_request(task_defaults=True)
         self.lab = LabSession(self, request, self.settings, start=start, resume=resume,
                               runs_root=Path(runs_root) if runs_root is not None else None)
         self._initial_values = request.config.to_dict()
@@ -220,8 +222,12 @@ class RnnTuiApp(App[int]):
     def _announce_end(self, record: RunRecord) -> None:
         notice = run_view.end_notice(record, self.lab.task_info(record))
         if notice is not None:
-            message, title, failed = notice
-            self.notify(message, title=title, severity="error" if failed else "information", timeout=8 if failed else None)
+            for line in notice.log:
+                self.log_line(*line)
+            self.notify(notice.message, title=notice.title, severity=notice.severity,
+                        timeout=8 if notice.severity == "information" else 12)
+            if record.wall_time_s >= BELL_AFTER_S:
+                self.bell()  # a long run: the learner may be looking elsewhere
         if record.path:
             self.log_line(f"saved in {record.path}", "dim")
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from rnntui.config import Config
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import Event, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.schedule import eval_due
 from rnntui.tasks.spec import TaskSpec, task_specs
 
 BATCH_INTERVAL_S = 0.25
@@ -61,14 +62,16 @@ class EventBuffer:
         self._events: list[Event] = []
         self._last = clock()
         self.batches = 0
-        self.eval_every = 0
+        self.eval_every = 0  # the run's evaluation schedule (0: not known)
+        self.eval_early = 0
 
     def __call__(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
             urgent = isinstance(event, (RunStarted, RunFinished, RunFailed)) or (
                 # an evaluation follows this step: hand on what we have before the stall
-                isinstance(event, StepMetrics) and self.eval_every and event.step % self.eval_every == 0
+                isinstance(event, StepMetrics) and self.eval_every
+                and eval_due(event.step, self.eval_every, self.eval_early)
             )
             if urgent or self._clock() - self._last >= self._interval:
                 self._flush_locked()
@@ -129,7 +132,7 @@ def run_training(job: TrainJob) -> str:
         resume_payload = load_checkpoint(job.resume)
         check_resume(cfg, resume_payload)  # a checkpoint that does not fit: rejected, no run directory
     buffer = EventBuffer(job.post)
-    buffer.eval_every = cfg.eval_every
+    buffer.eval_every, buffer.eval_early = cfg.eval_every, cfg.eval_early
     frozen = False
 
     def freeze_once_built(event: Event) -> None:

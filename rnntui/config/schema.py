@@ -16,6 +16,7 @@ from typing import Any
 
 from rnntui.cells.spec import INIT_SCHEMES, CellSpec, cell_specs
 from rnntui.config.keys import ConfigError, Key
+from rnntui.engine.schedule import EARLY_FACTOR
 from rnntui.tasks.spec import LOSSES, TaskSpec, task_specs
 
 __all__ = ["Config", "ConfigError", "KEYS", "build_config", "coerce", "diff", "field_names", "field_type",
@@ -66,6 +67,8 @@ _SEQUENCES = (
     Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1),
     Key("eval_every", int, 100, "steps between held-out evaluations", lo=1, label="eval every",
         section="evaluation"),
+    Key("eval_early", int, 0, f"until this step, evaluate {EARLY_FACTOR} times as often (every "
+        f"eval_every/{EARLY_FACTOR} steps), so the early climb shows on the plots; 0 = off", lo=0, label="eval early", section="evaluation"),
     Key("eval_size", int, 1000, "held-out sequences per evaluation length", lo=1, hi=1_000_000,
         label="eval size", section="evaluation"),
     Key("n_samples", int, 4, "sample predictions shown per evaluation", lo=0, hi=64),

@@ -39,6 +39,7 @@ from rnntui.engine.events import (
     StepMetrics,
 )
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
+from rnntui.engine.schedule import eval_due
 from rnntui.tasks import Task, build_task
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -255,7 +256,7 @@ class Trainer:
                     self._log_step(self.window_loss / self.window_n, grad_norm,
                                    self.window_n / max(now - window_start, 1e-9), start)
                     self.window_loss, self.window_n, window_start = 0.0, 0, now
-                if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
+                if eval_due(self.step, cfg.eval_every, cfg.eval_early, self.total_steps):
                     final = self._evaluate()
                 self.control.run_calls()
                 if self.control.take_checkpoint_request() or (
