@@ -14,6 +14,7 @@ pytest.importorskip("textual")
 
 from rnntui.app import app as app_module
 from rnntui.app.app import create_app
+from rnntui.app.screens.confirm import ConfirmScreen
 from rnntui.app.screens.help import HelpScreen
 from rnntui.app.widgets.config_form import FieldRow
 from rnntui.app.widgets.metric_plot import MetricPlot
@@ -211,8 +212,11 @@ async def test_quit_mid_run_exits_fast(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.step > 0, 30, "training to begin")
+        await pilot.press("q")  # a run is on: it asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the question")
+        assert "A run is in progress" in str(app.screen.query_one("#confirm-question").render())
         t0 = time.monotonic()
-        await pilot.press("q")
+        await pilot.press("y")
     exited = time.monotonic() - t0
     assert await asyncio.to_thread(ended.wait, 1.5), "the training thread did not end"
     thread_done = time.monotonic() - t0

@@ -25,7 +25,8 @@ def event_log_line(event: Event) -> tuple[str, str] | None:
     """(text, level) for the run log, or None for events the log does not show."""
     if isinstance(event, RunStarted):
         base = f"; baseline {fmt_metrics(event.baseline)}" if event.baseline else ""
-        return f"model built: {event.params:,} parameters on {event.device}, {event.total_steps} steps{base}", "info"
+        return (f"run {event.run_id} started: {event.params:,} parameters on {event.device}, "
+                f"{event.total_steps} steps{base}"), "info"
     if isinstance(event, EvalMetrics):
         return f"eval @ {event.step}: {fmt_metrics(event.metrics)}", "info"
     if isinstance(event, Log):

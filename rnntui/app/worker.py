@@ -156,6 +156,18 @@ def run_training(job: TrainJob) -> str:
     return result.status
 
 
+def plan_steps(cfg: Config) -> tuple[int, int] | None:
+    """(steps, steps per epoch) ``cfg`` will run (a dataset task loads its data to
+    know); None when the task cannot be built (the run will say why)."""
+    from rnntui.config import ConfigError
+    from rnntui.engine.trainer import planned_steps
+
+    try:
+        return planned_steps(cfg)
+    except ConfigError:
+        return None
+
+
 def preload_in_thread(done: Callable[[dict[str, TaskSpec], str], Any]) -> threading.Thread:
     """Run :func:`preload_engine` in a daemon thread; ``done(infos, error)`` is called
     there once it is over (``error`` empty, or the reason the engine failed to load).

@@ -84,6 +84,14 @@ def check_runnable(cfg: Config) -> None:
     build_task(cfg)
 
 
+def planned_steps(cfg: Config) -> tuple[int, int]:
+    """(steps the run will take, steps per epoch; 0 for generated data): a dataset
+    task trained in ``epochs`` runs ``epochs × steps_per_epoch`` steps.  Builds the
+    task (loads its data; raises ConfigError)."""
+    spe = build_task(cfg).steps_per_epoch
+    return (cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps), spe
+
+
 @dataclass
 class RunResult:
     status: str  # "finished" | "stopped" | "failed"
@@ -162,7 +170,7 @@ class Trainer:
         self.eval_sets = self.task.eval_sets(eval_gen)
         spe = self.task.steps_per_epoch
         self.steps_per_epoch = spe
-        self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps
+        self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps  # as planned_steps() says
         if self.resume is not None:
             self._load_resume(self.resume)
 

@@ -24,9 +24,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine, RefLine
+from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.config import ConfigError, build_config, diff
 from rnntui.engine.events import Event
 from rnntui.engine.metrics import training_length_names
@@ -134,7 +135,7 @@ class CompareScreen(Screen[None]):
             with VerticalScroll(id="cmp-diff-box") as box:
                 box.border_title = "config diff"
                 yield Static(id="cmp-diff")
-        yield Footer(compact=True)
+        yield ScreenFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#cmp-runs", DataTable)
