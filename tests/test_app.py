@@ -313,7 +313,7 @@ async def test_help_screen_and_missing_screens():
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
-        assert app._push_optional("rnntui.app.screens.no_such_screen", "Nope", "Nope") is False
+        assert app._push_optional("rnntui.app.screens.no_such_screen", "Nope", "Nope") is None
         assert any(sev == "warning" and "Nope is not available" in msg for sev, msg in app.notes)
 
 

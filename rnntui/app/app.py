@@ -113,7 +113,8 @@ class RnnTuiApp(App[int]):
         self._update_hints()
         self._refresh_status()
         preset = self.lab.request.preset
-        self.log_line(f"ready: {preset.name if preset else 'default'} settings; press s to start, ? for help")
+        self.log_line(f"ready: {f'the {preset.name} preset' if preset else 'the default settings'}; press s to start, "
+                      "o for presets, ? for help")
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -121,7 +122,7 @@ class RnnTuiApp(App[int]):
         # for the GIL, and the form should not wait for it
         self.set_timer(1.0, self._start_preload)
         if self.lab.request.is_experiment and self._push_optional(
-                "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
+                "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments") is not None:
             return  # the experiment screen reads lab.request and lab.start_at_once itself
         if self.lab.start_at_once:
             self.action_start()
@@ -417,8 +418,9 @@ class RnnTuiApp(App[int]):
             self.notify(str(exc), title="preset", severity="error", timeout=10)
             return
         if preset.is_experiment:
-            if self._push_optional("rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
-                self.call_after_refresh(lambda: getattr(self.screen, "choose_preset", lambda _: None)(preset.name))
+            screen = self._push_optional("rnntui.app.screens.experiment", "ExperimentScreen", "Experiments")
+            if screen is not None:
+                screen.choose_preset(preset.name)  # type: ignore[attr-defined]
             return
         if self.lab.active:
             self.notify("A run is in progress: stop it (t) before loading a preset.", severity="warning")
@@ -489,16 +491,19 @@ class RnnTuiApp(App[int]):
     def action_inspect(self) -> None:
         self._push_optional("rnntui.app.screens.inspect", "InspectScreen", "Inspect")
 
-    def _push_optional(self, module: str, name: str, title: str) -> bool:
-        """A screen taking the lab session, imported lazily; a notice when it is missing."""
+    def _push_optional(self, module: str, name: str, title: str) -> Screen[Any] | None:
+        """A screen taking the lab session, imported lazily and shown (the one on top
+        if it is of that kind); a notice and None when it is missing."""
         try:
             screen_cls = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
             self.notify(f"{title} is not available in this build ({exc}).", severity="warning")
-            return False
-        if type(self.screen) is not screen_cls:
-            self.push_screen(screen_cls(self.lab))
-        return True
+            return None
+        if type(self.screen) is screen_cls:
+            return self.screen
+        screen = screen_cls(self.lab)
+        self.push_screen(screen)
+        return screen
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: the lab's commands (from the bindings), then Textual's."""

@@ -78,7 +78,7 @@ _RUN = (
     Key("device", str, "cpu", "cpu, cuda, cuda:N or auto", check="device", section="evaluation"),
     Key("threads", int, 1, "torch CPU threads", lo=1, hi=256),
     Key("log_every", int, 10, "steps per reported training-loss point", lo=1),
-    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0),
+    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0, label="ckpt every"),
 )
 
 

@@ -110,6 +110,7 @@ class ExperimentScreen(Screen[None]):
         request = lab.request
         self.preset_name = request.preset.name if (request.preset and request.is_experiment) else ""
         """The chosen experiment preset ("" : a grid over the form's settings)."""
+        self._pending_preset: str | None = None  # chosen before the screen was mounted
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -134,6 +135,9 @@ class ExperimentScreen(Screen[None]):
         yield ScreenFooter(compact=True)
 
     def on_mount(self) -> None:
+        if self._pending_preset is not None:
+            self._choose(self._pending_preset)
+            self._pending_preset = None
         self.set_interval(0.5, self._tick, name="experiment-refresh")
         self.refresh_view()
         session, request = self.session, self.lab.request
@@ -300,6 +304,12 @@ class ExperimentScreen(Screen[None]):
     def choose_preset(self, name: str) -> bool:
         """Make ``name`` the experiment to run ("": a grid over the form's settings)
         and fill in its grid and trials."""
+        if not self.is_mounted:  # pushed a moment ago: on_mount applies it
+            self._pending_preset = name
+            return True
+        return self._choose(name)
+
+    def _choose(self, name: str) -> bool:
         from rnntui.config.presets import load_preset
 
         if self.session.running:

@@ -61,12 +61,13 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close"),
-        Binding("down,j", "scroll('down')", "Scroll", key_display="↓↑"),
-        Binding("up,k", "scroll('up')", "Up", show=False),
-        Binding("pagedown,space", "scroll('page_down')", "Page", key_display="PgDn"),
-        Binding("pageup", "scroll('page_up')", "Page up", show=False),
-        Binding("home", "scroll('home')", "Top", show=False),
-        Binding("end", "scroll('end')", "End"),
+        # priority: the keys scroll the help whatever has the focus, and the footer lists them
+        Binding("down,j", "scroll('down')", "Scroll", key_display="↓↑", priority=True),
+        Binding("up,k", "scroll('up')", "Up", show=False, priority=True),
+        Binding("pagedown,space", "scroll('page_down')", "Page", key_display="PgDn", priority=True),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False, priority=True),
+        Binding("home", "scroll('home')", "Top", show=False, priority=True),
+        Binding("end", "scroll('end')", "End", priority=True),
     ]
 
     def __init__(self, keys: Sequence[tuple[str, str]], inspect_keys: Sequence[tuple[str, str]]) -> None:

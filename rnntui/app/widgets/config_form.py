@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
 
 from rnntui.app.messages import FormChanged
+from rnntui.app.widgets.choice import Choice
 from rnntui.app.widgets.preset_picker import PresetField
 from rnntui.config import Config, ConfigError, build_config, coerce, field_type
 from rnntui.config.keys import SECTIONS
@@ -61,7 +62,7 @@ class FieldRow(Vertical):
     DEFAULT_CSS = """
     FieldRow { height: auto; }
     FieldRow > Horizontal { height: 1; }
-    FieldRow Label.field-label { width: 11; color: $text-muted; }
+    FieldRow Label.field-label { width: 13; color: $text-muted; }
     FieldRow Input, FieldRow Select { width: 1fr; }
     FieldRow Checkbox { width: 6; }
     FieldRow .field-error { display: none; color: $text-error; padding-left: 1; }
@@ -110,7 +111,7 @@ def make_editor(key: str, value: Any) -> Widget:
         options = list(choices(key))
         if _text(value) not in options:
             options.append(_text(value))
-        editor: Widget = Select([(o, o) for o in options], value=_text(value), allow_blank=False,
+        editor: Widget = Choice([(o, o) for o in options], value=_text(value), allow_blank=False,
                                 compact=True, id=wid)
         editor.choice_values = options  # type: ignore[attr-defined]
     elif field_type(key) is bool:

@@ -54,6 +54,15 @@ def summary(preset: Preset | None) -> str:
     return (preset.description.strip().splitlines() or [""])[0]
 
 
+def reflow(description: str) -> str:
+    """A description as the picker shows it: the summary line, then the rest with
+    the TOML file's line breaks joined (blank lines still part paragraphs)."""
+    first, _, rest = description.strip().partition("\n")
+    paragraphs = [" ".join(line.strip() for line in block.splitlines() if line.strip())
+                  for block in rest.split("\n\n")]
+    return "\n".join([first] + [p for p in paragraphs if p])
+
+
 def option_text(preset: Preset) -> Text:
     text = Text(preset.name, style="bold")
     if preset.is_experiment:
@@ -106,8 +115,11 @@ class PresetPickerScreen(ModalScreen[str | None]):
     def _fill(self, query: str) -> None:
         words = query.lower().split()
         shown: list[Preset | None] = [None] if self.with_form and not words else []
-        shown += [p for p in presets(self.kind)
-                  if all(w in f"{p.name} {p.description}".lower() for w in words)]
+        found = presets(self.kind)
+        by_name = sorted((p for p in found if all(w in p.name.lower() for w in words)),
+                         key=lambda p: (not p.name.lower().startswith(query.strip().lower()), p.name))
+        shown += by_name + [p for p in found if p not in by_name  # names first (prefix first), then descriptions
+                            and all(w in f"{p.name} {p.description}".lower() for w in words)]
         self.shown = shown
         options = [Option(Text("the form's settings", style="bold")
                           + Text("\ngrid over what the main screen's form holds", style="dim"))
@@ -147,7 +159,7 @@ class PresetPickerScreen(ModalScreen[str | None]):
             for values in preset.grid.values():
                 runs *= len(values)
             text.append(f"  ·  {runs} runs", style="magenta")
-        text.append("\n" + preset.description.strip())
+        text.append("\n" + reflow(preset.description))
         about.update(text)
 
     def action_move(self, delta: int) -> None:
@@ -174,7 +186,7 @@ class PresetField(Vertical):
     DEFAULT_CSS = """
     PresetField { height: auto; }
     PresetField > Horizontal { height: 1; }
-    PresetField .field-label { width: 11; color: $text-muted; }
+    PresetField .field-label { width: 13; color: $text-muted; }
     PresetField Button { width: 1fr; min-width: 8; }
     PresetField #preset-about { color: $text-muted; height: auto; max-height: 3; }
     """
