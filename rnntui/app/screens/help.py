@@ -50,7 +50,7 @@ def keys_table(keys: Sequence[tuple[str, str]]) -> Table:
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 90%; max-width: 96; height: 90%; }
+    HelpScreen > Vertical { width: 90%; max-width: 96; height: 90%; background: $surface; }
     HelpScreen VerticalScroll {
         height: 1fr;
         border: round $accent;
