@@ -217,3 +217,26 @@ async def test_start_during_a_run_says_so_and_reset_clears_the_run_id(monkeypatc
         await pilot.press("r")
         await pilot.pause()
         assert app.query_one("#loss-plot").title == "loss" and app.query_one("#metric-plot").title == "metric"
+
+
+async def test_quitting_asks_while_an_experiment_runs_and_a_refused_run_has_no_id(monkeypatch):
+    from rnntui.app.experiment_session import ExperimentSession
+    from rnntui.app.screens.confirm import ConfirmScreen
+    from rnntui.config import build_config
+    from rnntui.config.request import Request
+
+    app = make_lab_app(Request(build_config({"task": "adding", "seq_len": 1, "eval_lengths": []})))
+    async with app.run_test(size=SIZE) as pilot:
+        await form_ready(pilot, app)
+        await pilot.press("s")  # adding needs 2 steps at least: the worker refuses the run
+        await wait_for(pilot, lambda: any(sev == "error" for sev, _ in app.notes), 30, "the refusal")
+        assert app.lab.records == [] and "run0000" not in "\n".join(app.query_one("#log").history)
+        assert app.query_one("#status").plain.startswith("○ ready")
+
+        monkeypatch.setattr(ExperimentSession, "running", property(lambda self: True))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the question")
+        assert str(app.screen.query_one("#confirm-question").render()).startswith("An experiment is in progress.")
+        await pilot.press("n")  # keep it running
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), 5, "the answer")
+        assert app.is_running

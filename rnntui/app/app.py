@@ -543,8 +543,9 @@ class RnnTuiApp(App[int]):
         busy = [what for what, on in (("a run", self.lab.active), ("an experiment", self.lab.experiment.running))
                 if on]
         if busy and not isinstance(self.screen, ConfirmScreen):
-            question = f"{' and '.join(busy).capitalize()} {'is' if len(busy) == 1 else 'are'} in progress. " \
-                       "Quit anyway? It stops (the results so far stay in runs/)."
+            what = " and ".join(busy)
+            question = (f"{what[0].upper()}{what[1:]} {'is' if len(busy) == 1 else 'are'} in progress. "
+                        "Quit and stop it? What it has written so far stays under runs/.")
             self.push_screen(ConfirmScreen(question, "Quit", "Keep running"), self._quit_answered)
             return
         self._quit_now()
