@@ -16,7 +16,7 @@ from textual.widgets import Collapsible, Input, OptionList
 from rnntui.app import app as app_module
 from rnntui.app.screens.experiment import ExperimentScreen
 from rnntui.app.screens.help import HelpScreen
-from rnntui.app.widgets.config_form import FORM_KEYS, FieldRow
+from rnntui.app.widgets.config_form import FORM_KEYS
 from rnntui.app.widgets.preset_picker import PresetPickerScreen
 from rnntui.config.schema import KEYS
 

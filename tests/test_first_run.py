@@ -3,8 +3,6 @@ the baseline, and the TUI opening on its task's preset."""
 
 from __future__ import annotations
 
-import pytest
-
 from rnntui.config import build_config
 from rnntui.config.presets import load_preset
 from rnntui.config.request import make_request

@@ -320,7 +320,7 @@ class RnnTuiApp(App[int]):
             self.log_line(f"cannot start: {text}", "error")
             self._refresh_status()
             return
-        job = self.lab.start(cfg, run_training)  # looked up now: tests and bench/ui.py replace it
+        self.lab.start(cfg, run_training)  # looked up now: tests and bench/ui.py replace it
         self.query_one("#samples", SamplesPanel).clear()
         if self.lab.current is not None:
             self._update_plots(self.lab.current)
