@@ -14,6 +14,7 @@ pytest.importorskip("textual")
 
 from rnntui.app import app as app_module
 from rnntui.app.app import create_app
+from rnntui.app.screens.confirm import ConfirmScreen
 from rnntui.app.screens.help import HelpScreen
 from rnntui.app.widgets.config_form import FieldRow
 from rnntui.app.widgets.metric_plot import MetricPlot
@@ -211,8 +212,11 @@ async def test_quit_mid_run_exits_fast(monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.step > 0, 30, "training to begin")
+        await pilot.press("q")  # a run is on: it asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the question")
+        assert "A run is in progress" in str(app.screen.query_one("#confirm-question").render())
         t0 = time.monotonic()
-        await pilot.press("q")
+        await pilot.press("y")
     exited = time.monotonic() - t0
     assert await asyncio.to_thread(ended.wait, 1.5), "the training thread did not end"
     thread_done = time.monotonic() - t0
@@ -229,8 +233,9 @@ async def test_worker_error_shows_a_notice(monkeypatch):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
-        await app.workers.wait_for_complete()
-        await wait_for(pilot, lambda: app.lab.current.status == "failed", 5, "the failure")
+        # (not workers.wait_for_complete(): it raises WorkerFailed for a worker that raised, as this one does)
+        await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.status == "failed", 10,
+                       "the failure")
         assert any(sev == "error" and "simulated crash" in msg for sev, msg in app.notes)
         assert "failed" in app.query_one("#status").plain
         assert not app.form.disabled
@@ -309,7 +314,7 @@ async def test_help_screen_and_missing_screens():
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
-        assert app._push_optional("rnntui.app.screens.no_such_screen", "Nope", "Nope") is False
+        assert app._push_optional("rnntui.app.screens.no_such_screen", "Nope", "Nope") is None
         assert any(sev == "warning" and "Nope is not available" in msg for sev, msg in app.notes)
 
 

@@ -32,21 +32,28 @@ from textual.worker import Worker, WorkerState
 from rnntui.app import run_view
 from rnntui.app.commands import LAB_BINDINGS, LAB_PALETTE_ONLY, TEXTUAL_KEYS, help_rows, palette_commands
 from rnntui.app.messages import EngineReady, EventBatch, FormChanged, RunRejected
+from rnntui.app.preset_commands import PresetCommands
+from rnntui.app.screens.confirm import ConfirmScreen
 from rnntui.app.session import LabSession
-from rnntui.app.worker import preload_in_thread, run_training
+from rnntui.app.worker import plan_steps, preload_in_thread, run_training
 from rnntui.app.widgets.config_form import ConfigForm
 from rnntui.app.widgets.metric_plot import MetricPlot
+from rnntui.app.widgets.preset_picker import PresetField, PresetPickerScreen, summary
 from rnntui.app.widgets.run_log import RunLog
 from rnntui.app.widgets.run_plots import RunPlots
 from rnntui.app.widgets.samples import SamplesPanel
 from rnntui.app.widgets.status import StatusBar
-from rnntui.config import Config, build_config
+from rnntui.config import Config, ConfigError
+from rnntui.config.schema import tasks
 from rnntui.engine.events import Samples
 from rnntui.engine.record import RunRecord
 
 if TYPE_CHECKING:
     from rnntui.config.request import Request
 
+TASKS = tasks()
+BELL_AFTER_S = 30.0
+"""A run that took at least this long rings the terminal bell when it ends."""
 UI_SWITCH_INTERVAL_S = 0.001
 """The GIL switch interval while the app runs.  Python's default (5 ms) lets the
 training thread keep the GIL for 5 ms each time the event loop wakes up; with
@@ -64,14 +71,15 @@ class RnnTuiApp(App[int]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     BINDINGS = LAB_BINDINGS  # the one list of keys: see rnntui.app.commands
     PALETTE_ONLY = LAB_PALETTE_ONLY
+    COMMANDS = App.COMMANDS | {PresetCommands}
 
     def __init__(self, request: "Request | Config | None" = None, *, start: bool = False,
                  resume: str | None = None, runs_root: str | Path | None = "runs") -> None:
         super().__init__()
         if request is None or isinstance(request, Config):
-            from rnntui.config.request import Request
+            from rnntui.config.request import Request, make_request
 
-            request = Request(request if request is not None else build_config())
+            request = Request(request) if request is not None else make_request(task_defaults=True)
         self.lab = LabSession(self, request, self.settings, start=start, resume=resume,
                               runs_root=Path(runs_root) if runs_root is not None else None)
         self._initial_values = request.config.to_dict()
@@ -91,7 +99,7 @@ class RnnTuiApp(App[int]):
                     yield Button("Stop", id="btn-stop", action="app.stop", compact=True, variant="error")
                     yield Button("Reset", id="btn-reset", action="app.reset", compact=True)
                 # mounted right after the first frame: ~80 form widgets would double the time to it
-                yield Lazy(ConfigForm(self._initial_values, id="form"))
+                yield Lazy(ConfigForm(self._initial_values, preset=self.lab.request.preset, id="form"))
             with Vertical(id="right"):
                 yield RunPlots(id="plots")
                 with Horizontal(id="bottom"):
@@ -106,7 +114,8 @@ class RnnTuiApp(App[int]):
         self._update_hints()
         self._refresh_status()
         preset = self.lab.request.preset
-        self.log_line(f"ready: {preset.name if preset else 'default'} settings; press s to start, ? for help")
+        self.log_line(f"ready: {f'the {preset.name} preset' if preset else 'the default settings'}; press s to start, "
+                      "o for presets, ? for help")
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -114,7 +123,7 @@ class RnnTuiApp(App[int]):
         # for the GIL, and the form should not wait for it
         self.set_timer(1.0, self._start_preload)
         if self.lab.request.is_experiment and self._push_optional(
-                "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments"):
+                "rnntui.app.screens.experiment", "ExperimentScreen", "Experiments") is not None:
             return  # the experiment screen reads lab.request and lab.start_at_once itself
         if self.lab.start_at_once:
             self.action_start()
@@ -161,6 +170,7 @@ class RnnTuiApp(App[int]):
             self.form.set_task_infos(self.lab.task_infos)
         if self.lab.current is not None:
             self._update_plots(self.lab.current)
+        self._plan_steps()
 
     def on_form_changed(self, message: FormChanged) -> None:
         self.call_after_refresh(self._start_preload)
@@ -175,11 +185,34 @@ class RnnTuiApp(App[int]):
                 form.reject(key, text)
         if message.task_changed:
             self.plots.metric_index = 0
+            if form is not None and form.preset is not None:
+                self.log_line(f"task {form.task}: its preset loaded ({summary(form.preset)})", "dim")
         if self.lab.current is None:
             self._refresh_status()
+        self._plan_steps()
+
+    def _plan_steps(self) -> None:
+        """A dataset task in epochs: have the form show the steps that will really run."""
+        form = self.form
+        cfg = form.config if form is not None else None
+        if cfg is None or form.plan is not None or not self.lab.task_infos or not cfg.epochs:
+            return  # (the engine is loaded once task_infos is set: the data loader is imported)
+        info = self.lab.task_infos.get(cfg.task)
+        if info is None or not info.finite:
+            return
+        self.run_worker(partial(_plan_for, cfg), thread=True, exclusive=True, exit_on_error=False, group="plan",
+                        description="count the steps of a dataset task")
+
+    def _planned(self, worker: Worker[Any]) -> None:
+        form = self.form
+        cfg, plan = worker.result
+        if form is not None and plan is not None and form.config == cfg:
+            form.show_plan(*plan)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group == "plan" and event.state == WorkerState.SUCCESS:
+            self._planned(worker)
         if worker.group != "train":
             return
         if worker is not self.lab.train_worker:
@@ -221,8 +254,12 @@ class RnnTuiApp(App[int]):
     def _announce_end(self, record: RunRecord) -> None:
         notice = run_view.end_notice(record, self.lab.task_info(record))
         if notice is not None:
-            message, title, failed = notice
-            self.notify(message, title=title, severity="error" if failed else "information", timeout=8 if failed else None)
+            for line in notice.log:
+                self.log_line(*line)
+            self.notify(notice.message, title=notice.title, severity=notice.severity,
+                        timeout=8 if notice.severity == "information" else 12)
+            if record.wall_time_s >= BELL_AFTER_S:
+                self.bell()  # a long run: the learner may be looking elsewhere
         if record.path:
             self.log_line(f"saved in {record.path}", "dim")
 
@@ -265,11 +302,11 @@ class RnnTuiApp(App[int]):
 
     # ---------------------------------------------------------- run actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("start", "reset"):
+        if action == "reset":
             return None if self.lab.active else True
         if action in ("pause", "stop"):
             return True if self.lab.active else None
-        return True
+        return True  # start during a run says that one is in progress
 
     def action_start(self) -> None:
         if self.lab.active:
@@ -284,7 +321,7 @@ class RnnTuiApp(App[int]):
             self.log_line(f"cannot start: {text}", "error")
             self._refresh_status()
             return
-        job = self.lab.start(cfg, run_training)  # looked up now: tests and bench/ui.py replace it
+        self.lab.start(cfg, run_training)  # looked up now: tests and bench/ui.py replace it
         self.query_one("#samples", SamplesPanel).clear()
         if self.lab.current is not None:
             self._update_plots(self.lab.current)
@@ -294,10 +331,17 @@ class RnnTuiApp(App[int]):
             self.query_one("#main").add_class("-form-hidden")
         if self.focused is None or self._in_form():
             self._focus_plot()
-        self.log_line(f"run {job.run_id}: {cfg.task} / {cfg.cell} ({cfg.backend}) hidden {cfg.hidden_size}"
-                      f" × {cfg.num_layers}, {cfg.steps} steps, lr {cfg.lr:g}")
+        # no run id yet: the run may still be refused (it is named once it has started)
+        self.log_line(f"starting: {cfg.task} / {cfg.cell} ({cfg.backend}) hidden {cfg.hidden_size}"
+                      f" × {cfg.num_layers}, {self._length_text(cfg)}, lr {cfg.lr:g}")
         self._refresh_status()
         self.refresh_bindings()
+
+    def _length_text(self, cfg: Config) -> str:
+        if cfg.epochs and TASKS[cfg.task].finite:
+            plan = self.form.plan if self.form is not None else None
+            return f"{cfg.epochs} epochs" + (f" = {plan[0]} steps" if plan else "")
+        return f"{cfg.steps} steps"
 
     def action_pause(self) -> None:
         if not self.lab.active:
@@ -338,9 +382,62 @@ class RnnTuiApp(App[int]):
         if self.lab.active:
             self.notify("Stop the run before changing the settings.", severity="warning")
             return
+        form = self.form
+        if form is None:
+            return
+        if form.preset is not None and not form.preset.is_experiment:
+            form.load_preset(form.preset)
+            self.log_line(f"form reset to the {form.preset.name} preset")
+        else:
+            form.load(self._initial_values, self.lab.request.preset)
+            self.log_line("form reset to the starting values")
+
+    # ------------------------------------------------------------- presets
+    def action_presets(self) -> None:
+        """The preset picker (every preset, with its description)."""
+        form = self.form
+        current = form.preset.name if form is not None and form.preset is not None else None
+        self.push_screen(PresetPickerScreen("all", current), self._preset_picked)
+
+    def _preset_picked(self, name: str | None) -> None:
+        if name:
+            self.apply_preset(name)
+
+    def on_preset_field_chosen(self, message: PresetField.Chosen) -> None:
+        message.stop()
+        if message.name:
+            self.apply_preset(message.name)
+
+    def apply_preset(self, name: str) -> None:
+        """Load preset ``name``: a single run into the form, an experiment into the
+        Experiment view (ready to start)."""
+        from rnntui.config.presets import load_preset
+
+        try:
+            preset = load_preset(name)
+        except ConfigError as exc:
+            self.notify(str(exc), title="preset", severity="error", timeout=10)
+            return
+        if preset.is_experiment:
+            screen = self._push_optional("rnntui.app.screens.experiment", "ExperimentScreen", "Experiments")
+            if screen is not None:
+                screen.choose_preset(preset.name)  # type: ignore[attr-defined]
+            return
+        if self.lab.active:
+            self.notify("A run is in progress: stop it (t) before loading a preset.", severity="warning")
+            return
+        if self.form is None:
+            return
+        self.form.load_preset(preset)
+        self.query_one("#main").remove_class("-form-hidden")
+        self.log_line(f"preset {preset.name} loaded: {summary(preset)}")
+        self.notify(summary(preset), title=f"preset {preset.name}")
+
+    def action_edit_form(self) -> None:
+        """Jump to the form (shown first if it was hidden)."""
+        self.query_one("#main").remove_class("-form-hidden")
         if self.form is not None:
-            self.form.load(self._initial_values)
-        self.log_line("form reset to the starting values")
+            self.form.focus_first()
 
     # ---------------------------------------------------------------- view
     def action_toggle_log(self) -> None:
@@ -407,22 +504,46 @@ class RnnTuiApp(App[int]):
     def action_inspect(self) -> None:
         self._push_optional("rnntui.app.screens.inspect", "InspectScreen", "Inspect")
 
-    def _push_optional(self, module: str, name: str, title: str) -> bool:
-        """A screen taking the lab session, imported lazily; a notice when it is missing."""
+    def _push_optional(self, module: str, name: str, title: str) -> Screen[Any] | None:
+        """A screen taking the lab session, imported lazily and shown (the one on top
+        if it is of that kind); a notice and None when it is missing."""
         try:
             screen_cls = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
             self.notify(f"{title} is not available in this build ({exc}).", severity="warning")
-            return False
-        if type(self.screen) is not screen_cls:
-            self.push_screen(screen_cls(self.lab))
-        return True
+            return None
+        if type(self.screen) is screen_cls:
+            return self.screen
+        screen = screen_cls(self.lab)
+        self.push_screen(screen)
+        return screen
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The command palette: the lab's commands (from the bindings), then Textual's."""
         for command in palette_commands(self.BINDINGS, self.PALETTE_ONLY):
             yield SystemCommand(command.title, command.help, partial(self.run_action, command.action))
         yield from super().get_system_commands(screen)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Save an SVG of the screen in the first folder that can be written (see
+        :mod:`rnntui.app.screenshot`) and say where, or why nowhere."""
+        if self.is_web:
+            return super().deliver_screenshot(filename, path, time_format)
+        from platformdirs import user_downloads_path
+
+        from rnntui.app.screenshot import candidate_dirs, save_text, screenshot_name
+
+        saved, refused = save_text(self.export_screenshot(), filename or screenshot_name(),
+                                   candidate_dirs(path, user_downloads_path()))
+        if saved is None:
+            self.notify("Could not save the screenshot: " + "; ".join(refused), title="screenshot",
+                        severity="error", timeout=12)
+        else:
+            also = f" ({'; '.join(refused)})" if refused else ""
+            self.notify(f"Saved to {saved}{also}", title="screenshot", timeout=10)
+            self.log_line(f"screenshot saved: {saved}", "dim")
+        return None
 
     def action_conv(self) -> None:
         """The Conv screen: seed 004's convolution primitives (needs nothing from the run)."""
@@ -432,6 +553,21 @@ class RnnTuiApp(App[int]):
             self.push_screen(ConvScreen())
 
     async def action_quit(self) -> None:
+        busy = [what for what, on in (("a run", self.lab.active), ("an experiment", self.lab.experiment.running))
+                if on]
+        if busy and not isinstance(self.screen, ConfirmScreen):
+            what = " and ".join(busy)
+            question = (f"{what[0].upper()}{what[1:]} {'is' if len(busy) == 1 else 'are'} in progress. "
+                        "Quit and stop it? What it has written so far stays under runs/.")
+            self.push_screen(ConfirmScreen(question, "Quit", "Keep running"), self._quit_answered)
+            return
+        self._quit_now()
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        if yes:
+            self._quit_now()
+
+    def _quit_now(self) -> None:
         self.lab.control.abort()  # checked every step; skips the closing eval and checkpoint
         self.exit(0)
 
@@ -439,6 +575,10 @@ class RnnTuiApp(App[int]):
         self.lab.control.abort()
         self.lab.experiment.shutdown()  # its process pool, before run_app's os._exit
         sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
+
+
+def _plan_for(cfg: Config) -> tuple[Config, tuple[int, int] | None]:
+    return cfg, plan_steps(cfg)
 
 
 def create_app(request: "Request | Config | None" = None, *, start: bool = False, resume: str | None = None,

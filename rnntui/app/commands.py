@@ -45,38 +45,42 @@ LAB_BINDINGS: list[BindingType] = [
     LabBinding("t,f7", "stop", "Stop", title="Stop run", tooltip="stop the run (it stays on screen)"),
     LabBinding("r,f8", "reset", "Reset", title="Reset view",
                tooltip="reset: clear the finished run from the screen"),
+    LabBinding("o", "presets", "Presets", title="Load a preset",
+               tooltip="presets: pick one (the seeds' experiments too) to load it, with its description"),
+    LabBinding("e", "edit_form", "Edit", title="Edit settings",
+               tooltip="jump to the configuration form (Esc leaves it)"),
+    LabBinding("c", "compare", "Compare", title="Compare runs",
+               tooltip="Compare: this session's runs and run directories from disk; overlay curves, "
+                       "config diff, CSV/JSON export"),
+    LabBinding("x", "experiment", "Exper.", title="Experiments",
+               tooltip="Experiment: a grid of runs (cells × lengths × seeds) filling in live, "
+                       "mean ± standard error per grid point"),
+    LabBinding("i", "inspect", "Inspect", title="Inspect model",
+               tooltip="Inspect: parameter and shape tables, ‖∂L/∂hₜ‖ per time step over training, "
+                       "gate heatmaps"),
+    LabBinding("v", "conv", "Conv", title="Convolution lab",
+               tooltip="convolution lab: kernels, pooling and seed 004's CNN, from scratch"),
+    LabBinding("question_mark,f1", "help", "Help", key_display="?", title="Help",
+               tooltip="help: the keys and what the panels show"),
     LabBinding("l", "toggle_log", "Log", title="Toggle log scale",
                tooltip="log scale on the loss plot (and on lower-is-better metrics)"),
     LabBinding("m", "toggle_smooth", "EMA", title="Toggle smoothing",
                tooltip="smoothing (exponential moving average) on/off"),
-    LabBinding("n", "next_metric", "Metric", show=False, title="Next metric",
+    LabBinding("n", "next_metric", "Metric", title="Next metric",
                tooltip="next metric on the metric plot"),
-    LabBinding("g", "swap_plots", "Swap plot", show=False, title="Swap plots",
+    LabBinding("g", "swap_plots", "Swap", title="Swap plots",
                tooltip="swap loss / metric plot (below 120 columns only one shows)"),
-    LabBinding("f", "toggle_form", "Form", show=False, title="Toggle form",
+    LabBinding("f", "toggle_form", "Form", title="Toggle form",
                tooltip="show / hide the configuration form (below 120 columns it hides during a run)"),
-    LabBinding("w", "save_figure", "Figure", show=False, title="Save figure",
+    LabBinding("w", "save_figure", "Figure", title="Save figure",
                tooltip="save the run's curves as a figure (SVG; needs matplotlib: rnntui[plot]) in its run directory"),
-    LabBinding("c", "compare", "Compare", title="Compare runs",
-               tooltip="Compare: this session's runs and run directories from disk; overlay curves, "
-                       "config diff, CSV/JSON export"),
-    LabBinding("x", "experiment", "Exper.", show=False, title="Experiments",
-               tooltip="Experiment: a grid of runs (cells × lengths × seeds) filling in live, "
-                       "mean ± standard error per grid point"),
-    LabBinding("i", "inspect", "Inspect", show=False, title="Inspect model",
-               tooltip="Inspect: parameter and shape tables, ‖∂L/∂hₜ‖ per time step over training, "
-                       "gate heatmaps"),
-    LabBinding("v", "conv", "Conv", show=False, title="Convolution lab",
-               tooltip="convolution lab: kernels, pooling and seed 004's CNN, from scratch"),
-    LabBinding("question_mark,f1", "help", "Help", key_display="?", title="Help",
-               tooltip="help: the keys and what the panels show"),
-    LabBinding("q,ctrl+q", "quit", "Quit", tooltip="quit (a running run is stopped first)"),
+    LabBinding("q,ctrl+q", "quit", "Quit", tooltip="quit (asks first while a run or an experiment is on)"),
     LabBinding("escape", "leave_form", show=False, tooltip="leave the form so letter keys work / close a screen"),
 ]
 """The lab's keys (``RnnTuiApp.BINDINGS``), in the order the help lists them."""
 
 LAB_PALETTE_ONLY: tuple[PaletteCommand, ...] = (
-    PaletteCommand("Reset form to preset", "reset_form", "put back the values the app started with"),
+    PaletteCommand("Reset form to preset", "reset_form", "put back the loaded preset's values"),
     PaletteCommand("Checkpoint now", "checkpoint", "save the running model at the next step"),
 )
 """Commands the palette offers that have no key."""

@@ -11,6 +11,7 @@ from rnntui.tasks.spec import TaskSpec
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted
 from rnntui.engine.metrics import MetricKey, keys_named, training_length_names
 from rnntui.engine.record import RunRecord
+from rnntui.engine.verdict import Verdict, judge
 
 VAL_COLORS = ("orange", "magenta", "green")
 METRIC_COLORS = ("green", "yellow", "magenta", "blue")
@@ -24,7 +25,8 @@ def event_log_line(event: Event) -> tuple[str, str] | None:
     """(text, level) for the run log, or None for events the log does not show."""
     if isinstance(event, RunStarted):
         base = f"; baseline {fmt_metrics(event.baseline)}" if event.baseline else ""
-        return f"model built: {event.params:,} parameters on {event.device}, {event.total_steps} steps{base}", "info"
+        return (f"run {event.run_id} started: {event.params:,} parameters on {event.device}, "
+                f"{event.total_steps} steps{base}"), "info"
     if isinstance(event, EvalMetrics):
         return f"eval @ {event.step}: {fmt_metrics(event.metrics)}", "info"
     if isinstance(event, Log):
@@ -38,15 +40,47 @@ def event_log_line(event: Event) -> tuple[str, str] | None:
     return None
 
 
-def end_notice(record: RunRecord, info: TaskSpec | None) -> tuple[str, str, bool] | None:
-    """(message, title, is_error) of the notice for a run that has ended, or None."""
+def run_verdict(record: RunRecord, info: TaskSpec | None) -> Verdict | None:
+    """Whether the run beat its task's baseline (see :mod:`rnntui.engine.verdict`)."""
+    if info is not None:
+        metrics = [(m.name, m.label, m.higher_is_better) for m in info.metrics]
+    else:
+        metrics = [(n, n, not n.endswith(("loss", "mse", "ce"))) for n in record.final]
+    return judge(metrics, record.final, record.baseline, record.config, step=record.step,
+                 total_steps=record.total_steps)
+
+
+@dataclass
+class EndNotice:
+    """What the lab says when a run ends: a toast (``message``, ``title``,
+    ``severity``) and the log lines."""
+
+    message: str
+    title: str
+    severity: str
+    log: list[tuple[str, str]]
+
+
+def end_notice(record: RunRecord, info: TaskSpec | None) -> EndNotice | None:
+    """The notice for a run that has ended (finished, stopped or failed), or None."""
     if record.status == "failed":
-        return record.reason or "the run failed", f"run {record.run_id} failed", True
-    if record.status == "finished":
+        reason = record.reason or "the run failed"
+        return EndNotice(reason, f"run {record.run_id} failed", "error", [])
+    if record.status not in ("finished", "stopped"):
+        return None
+    word = "finished" if record.status == "finished" else f"stopped at step {record.step}"
+    verdict = run_verdict(record, info)
+    if verdict is None:
         main = metric_names(record, info)[:1]
         value = f": {main[0]} {record.final[main[0]]:.4g}" if main and main[0] in record.final else ""
-        return f"finished in {record.wall_time_s:.1f}s{value}", f"run {record.run_id}", False
-    return None
+        return EndNotice(f"{word} in {record.wall_time_s:.1f}s{value}", f"run {record.run_id}", "information", [])
+    log = [(verdict.text, "ok" if verdict.learned else "warning")]
+    message = f"{word} in {record.wall_time_s:.1f}s. {verdict.text}."
+    if verdict.advice:
+        log.append((verdict.advice + " (o: presets)", "warning"))
+        message += f"\n{verdict.advice}."
+    severity = "information" if verdict.learned else "warning"
+    return EndNotice(message, f"run {record.run_id}", severity, log)
 
 
 def metric_names(record: RunRecord | None, info: TaskSpec | None) -> list[str]:

@@ -96,6 +96,8 @@ class LabSession:
         self.listeners: list[EventListener] = []
         self.compare = CompareState()
         self.experiment = ExperimentSession(self, host)
+        self.new_run_id: Callable[[], str] = lambda: uuid.uuid4().hex[:8]
+        """Names each new run (tests give fixed ids)."""
         self._host = host
         self._settings = settings
 
@@ -162,7 +164,7 @@ class LabSession:
 
     def _begin_run(self, cfg: Config) -> TrainJob:
         """A new current run for ``cfg``: its record, a fresh control, and its job."""
-        run_id = uuid.uuid4().hex[:8]
+        run_id = self.new_run_id()
         record = RunRecord(run_id, cfg.to_dict())
         run_dir = default_run_dir(cfg, self.runs_root) if self.runs_root is not None else None
         record.path = str(run_dir) if run_dir else None

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from rnntui.config import Config
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import Event, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.schedule import eval_due
 from rnntui.tasks.spec import TaskSpec, task_specs
 
 BATCH_INTERVAL_S = 0.25
@@ -61,14 +62,16 @@ class EventBuffer:
         self._events: list[Event] = []
         self._last = clock()
         self.batches = 0
-        self.eval_every = 0
+        self.eval_every = 0  # the run's evaluation schedule (0: not known)
+        self.eval_early = 0
 
     def __call__(self, event: Event) -> None:
         with self._lock:
             self._events.append(event)
             urgent = isinstance(event, (RunStarted, RunFinished, RunFailed)) or (
                 # an evaluation follows this step: hand on what we have before the stall
-                isinstance(event, StepMetrics) and self.eval_every and event.step % self.eval_every == 0
+                isinstance(event, StepMetrics) and self.eval_every
+                and eval_due(event.step, self.eval_every, self.eval_early)
             )
             if urgent or self._clock() - self._last >= self._interval:
                 self._flush_locked()
@@ -129,7 +132,7 @@ def run_training(job: TrainJob) -> str:
         resume_payload = load_checkpoint(job.resume)
         check_resume(cfg, resume_payload)  # a checkpoint that does not fit: rejected, no run directory
     buffer = EventBuffer(job.post)
-    buffer.eval_every = cfg.eval_every
+    buffer.eval_every, buffer.eval_early = cfg.eval_every, cfg.eval_early
     frozen = False
 
     def freeze_once_built(event: Event) -> None:
@@ -151,6 +154,18 @@ def run_training(job: TrainJob) -> str:
         if isinstance(job.control, UIRunControl):
             job.control.before_block = None
     return result.status
+
+
+def plan_steps(cfg: Config) -> tuple[int, int] | None:
+    """(steps, steps per epoch) ``cfg`` will run (a dataset task loads its data to
+    know); None when the task cannot be built (the run will say why)."""
+    from rnntui.config import ConfigError
+    from rnntui.engine.trainer import planned_steps
+
+    try:
+        return planned_steps(cfg)
+    except ConfigError:
+        return None
 
 
 def preload_in_thread(done: Callable[[dict[str, TaskSpec], str], Any]) -> threading.Thread:

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def request_from_args(ns: argparse.Namespace) -> Request:
-    return make_request(ns.preset, config_flags(ns), ns.set_)
+    """The request the flags make; the TUI without ``--preset`` opens on its task's preset."""
+    return make_request(ns.preset, config_flags(ns), ns.set_, task_defaults=not ns.headless)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,8 @@ from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished
 from rnntui.engine.launch import open_run
 from rnntui.engine.rundir import default_run_dir
 from rnntui.engine.trainer import check_resume, check_runnable
-
+from rnntui.engine.verdict import Verdict, judge
+from rnntui.tasks.spec import task_specs
 
 
 def format_metrics(metrics: dict[str, float], limit: int = 8) -> str:
@@ -39,11 +40,13 @@ class ProgressPrinter:
         self.every_s = every_s
         self.total = 0
         self._last = 0.0
+        self._started: RunStarted | None = None
 
     def __call__(self, event: Event) -> None:
         out = self.stream
         if isinstance(event, RunStarted):
             self.total = event.total_steps
+            self._started = event
             cfg = event.config
             print(f"[rnntui] {cfg['task']} / {cfg['cell']} ({cfg['backend']}) on {event.device}: "
                   f"{event.params:,} parameters, {event.total_steps} steps", file=out)
@@ -59,11 +62,24 @@ class ProgressPrinter:
             word = "stopped" if event.stopped else "finished"
             print(f"[rnntui] {word} at step {event.step} in {event.wall_time_s:.1f}s: "
                   f"{format_metrics(event.final, 12)}", file=out)
+            verdict = self._verdict(event)
+            if verdict is not None:
+                print(f"[rnntui] {verdict.text}" + (f"; {verdict.advice}" if verdict.advice else ""), file=out)
         elif isinstance(event, RunFailed):
             print(f"[rnntui] FAILED at step {event.step}: {event.reason}", file=out)
         elif isinstance(event, Log):
             print(f"  {event.message}", file=out)
         out.flush()
+
+
+    def _verdict(self, event: RunFinished) -> Verdict | None:
+        started = self._started
+        if started is None:
+            return None
+        spec = task_specs().get(str(started.config.get("task")))
+        metrics = [(m.name, m.label, m.higher_is_better) for m in spec.metrics] if spec else []
+        return judge(metrics, event.final, started.baseline, started.config, step=event.step,
+                     total_steps=started.total_steps)
 
 
 class JsonLinesPrinter:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from rnntui.config.presets import Preset, load_preset, parse_experiment
-from rnntui.config.schema import Config, ConfigError, build_config, field_names
+from rnntui.config.presets import Preset, load_preset, parse_experiment, preset_paths
+from rnntui.config.schema import KEYS, Config, ConfigError, build_config, coerce, field_names
 
 
 @dataclass
@@ -46,15 +46,28 @@ def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any
     return overrides, grid, trials
 
 
+def task_preset(task: str) -> Preset | None:
+    """The preset named after ``task`` (its recommended settings), or None."""
+    return load_preset(task) if task in preset_paths() else None
+
+
 def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = None,
-                 set_pairs: Iterable[str] = ()) -> Request:
+                 set_pairs: Iterable[str] = (), *, task_defaults: bool = False) -> Request:
     """defaults < preset < flags < ``--set`` pairs, every value and grid option checked.
 
-    An explicit flag or ``--set`` pins a key the preset's grid would vary."""
-    preset = load_preset(preset_name) if preset_name else None
+    An explicit flag or ``--set`` pins a key the preset's grid would vary.  With
+    ``task_defaults`` (the TUI) and no preset named, the preset of the task (the
+    one the flags name, else the default task) is the base: the lab opens with
+    its task's recommended settings."""
     overrides = {k: v for k, v in (flags or {}).items() if k in field_names()}
     set_over, grid_over, trials_over = split_set_pairs(set_pairs)
     overrides.update(set_over)
+    if preset_name:
+        preset = load_preset(preset_name)
+    elif task_defaults:
+        preset = task_preset(str(coerce("task", overrides.get("task", KEYS["task"].default))))
+    else:
+        preset = None
     base = preset.values if preset else {}
     cfg = build_config(base, overrides)
     grid = dict(preset.grid) if preset else {}

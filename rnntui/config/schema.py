@@ -16,10 +16,11 @@ from typing import Any
 
 from rnntui.cells.spec import INIT_SCHEMES, CellSpec, cell_specs
 from rnntui.config.keys import ConfigError, Key
+from rnntui.engine.schedule import EARLY_FACTOR
 from rnntui.tasks.spec import LOSSES, TaskSpec, task_specs
 
 __all__ = ["Config", "ConfigError", "KEYS", "build_config", "coerce", "diff", "field_names", "field_type",
-           "key", "to_toml"]
+           "key", "section_of", "to_toml"]
 
 _CELLS: dict[str, CellSpec] = cell_specs()
 _TASKS: dict[str, TaskSpec] = task_specs()
@@ -63,9 +64,11 @@ _SEQUENCES = (
         lo=1, hi=100000, label="seq len", section="training"),
     Key("seq_len_min", int, 0, "if > 0, each batch's length is drawn from [seq_len_min, seq_len]",
         lo=0, hi=100000, label="min len"),
-    Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1),
+    Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1, section="evaluation"),
     Key("eval_every", int, 100, "steps between held-out evaluations", lo=1, label="eval every",
         section="evaluation"),
+    Key("eval_early", int, 0, f"until this step, evaluate {EARLY_FACTOR} times as often (every "
+        f"eval_every/{EARLY_FACTOR} steps), so the early climb shows on the plots; 0 = off", lo=0, label="eval early", section="evaluation"),
     Key("eval_size", int, 1000, "held-out sequences per evaluation length", lo=1, hi=1_000_000,
         label="eval size", section="evaluation"),
     Key("n_samples", int, 4, "sample predictions shown per evaluation", lo=0, hi=64),
@@ -75,7 +78,7 @@ _RUN = (
     Key("device", str, "cpu", "cpu, cuda, cuda:N or auto", check="device", section="evaluation"),
     Key("threads", int, 1, "torch CPU threads", lo=1, hi=256),
     Key("log_every", int, 10, "steps per reported training-loss point", lo=1),
-    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0),
+    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0, label="ckpt every"),
     Key("tensorboard", bool, False, "also write each run's curves as TensorBoard event files in its run "
         "directory (needs rnntui[tensorboard])"),
 )
@@ -233,16 +236,31 @@ def task_keys(task: str) -> tuple[str, ...]:
 def applies(name: str, task: str, cell: str) -> bool:
     """Whether key ``name`` means anything for ``task`` trained with ``cell``: a
     task option only for the tasks that list it, a cell option only for the cells
-    that list it, ``loss`` when the task offers a choice, a common key unless the
-    task ignores it."""
+    that list it, ``loss`` when the task offers a choice, ``epochs`` for a dataset
+    task, a common key unless the task ignores it."""
     if name == "loss":
         return len(_TASKS[task].losses) > 1
+    if name == "epochs":
+        return _TASKS[task].finite
     task_options = {n for t in _TASKS.values() for n in t.option_names}
     if name in task_options and name not in _TASKS[task].option_names:
         return False
     if name in _CELL_ONLY and name not in _CELLS[cell].option_names:
         return False
     return name not in _TASKS[task].ignores
+
+
+_TASK_OPTIONS = {name for t in _TASKS for name in task_keys(t)}
+
+
+def section_of(name: str) -> str:
+    """Where the form shows key ``name``: ``task`` for a task's own options,
+    ``model`` for a cell's, else the key's declared ``section``."""
+    if name in _TASK_OPTIONS:
+        return "task"
+    if name in _CELL_ONLY:
+        return "model"
+    return key(name).section
 
 
 def diff(a: Any, b: Any) -> dict[str, tuple[Any, Any]]:

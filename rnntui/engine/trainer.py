@@ -39,6 +39,7 @@ from rnntui.engine.events import (
     StepMetrics,
 )
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
+from rnntui.engine.schedule import eval_due
 from rnntui.tasks import Task, build_task
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -81,6 +82,14 @@ def check_runnable(cfg: Config) -> None:
     (task options, an unavailable device), before any file is written."""
     resolve_device(cfg.device)
     build_task(cfg)
+
+
+def planned_steps(cfg: Config) -> tuple[int, int]:
+    """(steps the run will take, steps per epoch; 0 for generated data): a dataset
+    task trained in ``epochs`` runs ``epochs × steps_per_epoch`` steps.  Builds the
+    task (loads its data; raises ConfigError)."""
+    spe = build_task(cfg).steps_per_epoch
+    return (cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps), spe
 
 
 @dataclass
@@ -161,7 +170,7 @@ class Trainer:
         self.eval_sets = self.task.eval_sets(eval_gen)
         spe = self.task.steps_per_epoch
         self.steps_per_epoch = spe
-        self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps
+        self.total_steps = cfg.epochs * spe if (cfg.epochs and spe) else cfg.steps  # as planned_steps() says
         if self.resume is not None:
             self._load_resume(self.resume)
 
@@ -255,7 +264,7 @@ class Trainer:
                     self._log_step(self.window_loss / self.window_n, grad_norm,
                                    self.window_n / max(now - window_start, 1e-9), start)
                     self.window_loss, self.window_n, window_start = 0.0, 0, now
-                if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
+                if eval_due(self.step, cfg.eval_every, cfg.eval_early, self.total_steps):
                     final = self._evaluate()
                 self.control.run_calls()
                 if self.control.take_checkpoint_request() or (

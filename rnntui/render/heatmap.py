@@ -118,13 +118,17 @@ def color_range(data: np.ndarray, vmin: float | None = None, vmax: float | None 
 
 
 def _grid(values: np.ndarray, width: int, height: int, y_labels: tuple[str, str],
-          max_lines: int) -> tuple[np.ndarray, int, int]:
-    """The values resampled to the cells: (grid of ≤ 2 × lines rows, lines, label gutter)."""
+          max_lines: int, fill: bool = False) -> tuple[np.ndarray, int, int]:
+    """The values resampled to the cells: (grid of ≤ 2 × lines rows, lines, label gutter).
+    With ``fill`` (and a ``height``) few rows are stretched over the lines there are."""
     gutter = max(len(y_labels[0]), len(y_labels[1])) + 1
     plot_w = max(1, width - gutter)
     wanted = cell_lines(values.shape[0], max_lines)
+    room = min(height - 3, max_lines) if height else 0
     lines = max(1, min(height - 3, wanted) if height else wanted)
     rows = values.shape[0]
+    if fill and room > math.ceil(rows / 2):  # stretch: each row repeated over the room there is
+        return fit(values, room * 2, plot_w), room, gutter
     if rows <= 2 * lines:  # room for every row: no resampling, maybe one blank half-line
         return resample(values, plot_w, 1), math.ceil(rows / 2), gutter
     return fit(values, lines * 2, plot_w), lines, gutter
@@ -165,10 +169,12 @@ def heatmap_text(
     symmetric: bool = False,
     max_lines: int = 12,
     empty_text: str = EMPTY,
+    fill: bool = False,
 ) -> Text:
     """``values`` (rows × columns) drawn ``width`` cells wide: the title, ``▀``
     cells (at most ``max_lines`` lines, and at most ``height − 3`` when
-    ``height`` is given, 0 = no limit), the x-axis line and the colour bar."""
+    ``height`` is given, 0 = no limit; ``fill``: that many lines even for few
+    rows, stretched), the x-axis line and the colour bar."""
     values = np.asarray(values, dtype=float)
     text = Text(no_wrap=True, overflow="crop")
     text.append((title or "")[:width] + "\n", style="bold")
@@ -178,7 +184,7 @@ def heatmap_text(
     data = display_values(values, log_scale)
     lo, hi = color_range(data, vmin, vmax, log_scale, symmetric)
     colours = ramp(COLORMAPS.get(colormap, COLORMAPS["viridis"]), LEVELS)
-    grid, lines, gutter = _grid(data, width, height, y_labels, max_lines)
+    grid, lines, gutter = _grid(data, width, height, y_labels, max_lines, fill)
     level = _scale(grid, lo, hi, LEVELS)
     if level.shape[0] % 2:
         level = np.vstack([level, np.full((1, level.shape[1]), -2)])

@@ -28,9 +28,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine
+from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.config import ConfigError, build_config, diff
 from rnntui.engine.curves import group_runs, run_labels
 from rnntui.engine.events import Event
@@ -120,7 +121,7 @@ class CompareScreen(Screen[None]):
             with ScrollableContainer(id="cmp-diff-box") as box:
                 box.border_title = "config diff"
                 yield Static(id="cmp-diff")
-        yield Footer(compact=True)
+        yield ScreenFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#cmp-runs", DataTable)

@@ -28,8 +28,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, SelectionList, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, Label, Select, SelectionList, Static, TabbedContent, TabPane
 
+from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.app.widgets.strip_view import StripView, to_strips
 
 BUNDLED = ("bundled:shapes", "bundled:rings")
@@ -125,7 +126,7 @@ class ConvScreen(Screen[None]):
                 with TabPane("2 CNN", id="cnn-tab"):
                     with VerticalScroll():
                         yield StripView("computing…", id="cnn-view")
-        yield Footer()
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self.title = "Conv"

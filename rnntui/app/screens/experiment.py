@@ -27,10 +27,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from rnntui.app import experiment_view as view
 from rnntui.app.widgets.metric_plot import MetricPlot
+from rnntui.app.widgets.preset_picker import PresetField
+from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.config import Config, ConfigError, build_config
 from rnntui.engine.experiment.results import Row, format_value
 
@@ -78,7 +80,8 @@ class ExperimentScreen(Screen[None]):
     ExperimentScreen #exp-progress Bar { width: 1fr; }
     ExperimentScreen #exp-setup { height: 1; margin: 0 1; }
     ExperimentScreen #exp-setup Input { margin-right: 1; }
-    ExperimentScreen #exp-preset { width: 2fr; }
+    ExperimentScreen #exp-preset { width: 2fr; margin-right: 1; }
+    ExperimentScreen #exp-preset-about { height: 1; padding: 0 1; color: $text-muted; }
     ExperimentScreen #exp-grid { width: 3fr; }
     ExperimentScreen #exp-trials { width: 10; }
     ExperimentScreen #exp-start { min-width: 8; }
@@ -110,6 +113,10 @@ class ExperimentScreen(Screen[None]):
         self._columns: list[str] = []
         self._row_count = 0
         self.title_text = Text("")
+        request = lab.request
+        self.preset_name = request.preset.name if (request.preset and request.is_experiment) else ""
+        """The chosen experiment preset ("" : a grid over the form's settings)."""
+        self._pending_preset: str | None = None  # chosen before the screen was mounted
 
     # ------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -119,20 +126,24 @@ class ExperimentScreen(Screen[None]):
         preset = request.preset
         is_exp = request.is_experiment
         with Horizontal(id="exp-setup"):
-            yield Input(preset.name if (preset and is_exp) else "", compact=True, id="exp-preset",
-                        placeholder="experiment preset (Enter loads it); empty: the form's settings")
+            yield PresetField(preset if (preset and is_exp) else None, kind="experiments", with_form=True,
+                              empty="the form's settings ▾", compact=True, id="exp-preset")
             yield Input(format_grid(request.grid) if is_exp else "", compact=True, id="exp-grid",
                         placeholder="grid, e.g. cell=rnn,lstm hidden_size=8,16")
             yield Input(str(request.trials) if is_exp else "3", compact=True, id="exp-trials",
                         placeholder="trials")
             yield Button("Start", id="exp-start", compact=True, variant="success")
+        yield Static(self._preset_about(), id="exp-preset-about")
         table: DataTable[Any] = DataTable(id="exp-table", cursor_type="row", zebra_stripes=True)
         table.border_title = "results · mean ± standard error over finished trials"
         yield table
         yield MetricPlot("curves", id="exp-plot", placeholder="each grid point's curves appear here as runs report")
-        yield Footer(compact=True)
+        yield ScreenFooter(compact=True)
 
     def on_mount(self) -> None:
+        if self._pending_preset is not None:
+            self._choose(self._pending_preset)
+            self._pending_preset = None
         self.set_interval(0.5, self._tick, name="experiment-refresh")
         self.refresh_view()
         session, request = self.session, self.lab.request
@@ -161,6 +172,7 @@ class ExperimentScreen(Screen[None]):
         start.disabled = session.running and session.stopping
         for widget in self.query("#exp-setup Input"):
             widget.disabled = session.running
+        self.query_one("#exp-preset", PresetField).disabled = session.running
         self.query_one("#exp-grid", Input).set_class(bool(session.rejected), "-invalid")
         if exp is None:
             if session.rejected:
@@ -260,30 +272,61 @@ class ExperimentScreen(Screen[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "exp-preset" and event.value.strip():
-            self._load_preset(event.value.strip())
-        elif event.input.id in ("exp-grid", "exp-trials"):
+        if event.input.id in ("exp-grid", "exp-trials"):
             self.action_start()
 
-    def _load_preset(self, name: str) -> bool:
+    # ------------------------------------------------------------ preset
+    def _preset_about(self) -> str:
+        if not self.preset_name:
+            return "grid over the main screen's form settings (or pick a preset: e)"
+        from rnntui.app.widgets.preset_picker import summary
         from rnntui.config.presets import load_preset
 
         try:
-            preset = load_preset(name)
+            return summary(load_preset(self.preset_name))
         except ConfigError as exc:
-            self.notify(str(exc), title="preset", severity="error", timeout=8)
+            return str(exc)
+
+    def on_preset_field_chosen(self, message: PresetField.Chosen) -> None:
+        message.stop()
+        self.choose_preset(message.name)
+
+    def choose_preset(self, name: str) -> bool:
+        """Make ``name`` the experiment to run ("": a grid over the form's settings)
+        and fill in its grid and trials."""
+        if not self.is_mounted:  # pushed a moment ago: on_mount applies it
+            self._pending_preset = name
+            return True
+        return self._choose(name)
+
+    def _choose(self, name: str) -> bool:
+        from rnntui.config.presets import load_preset
+
+        if self.session.running:
+            self.notify("An experiment is running: stop it (t) first.", severity="warning")
             return False
-        self.query_one("#exp-grid", Input).value = format_grid(preset.grid)
-        self.query_one("#exp-trials", Input).value = str(preset.trials)
-        if not preset.is_experiment:
-            self.notify(f"{preset.name} is a single run: add a grid to make it an experiment", severity="warning")
+        preset = None
+        if name:
+            try:
+                preset = load_preset(name)
+            except ConfigError as exc:
+                self.notify(str(exc), title="preset", severity="error", timeout=8)
+                return False
+            self.query_one("#exp-grid", Input).value = format_grid(preset.grid)
+            self.query_one("#exp-trials", Input).value = str(preset.trials)
+            if not preset.is_experiment:
+                self.notify(f"{preset.name} is a single run: add a grid to make it an experiment",
+                            severity="warning")
+        self.preset_name = name
+        self.query_one("#exp-preset", PresetField).show(preset)
+        self.query_one("#exp-preset-about", Static).update(self._preset_about())
         return True
 
     def resolve(self) -> tuple[Config, dict[str, list[Any]], int, str]:
         """The experiment the inputs describe (ConfigError if they are bad)."""
         from rnntui.config.presets import load_preset
 
-        name = self.query_one("#exp-preset", Input).value.strip()
+        name = self.preset_name
         grid = parse_grid(self.query_one("#exp-grid", Input).value)
         trials = parse_trials(self.query_one("#exp-trials", Input).value)
         request = self.lab.request
@@ -349,7 +392,7 @@ class ExperimentScreen(Screen[None]):
         save_records_figure(self, records, exp.out_dir, "figure", experiment=exp.name)
 
     def action_edit(self) -> None:
-        self.query_one("#exp-preset", Input).focus()
+        self.query_one("#exp-preset #preset-button", Button).focus()
 
     def action_compare(self) -> None:
         """Open Compare with the highlighted point's finished runs selected."""

@@ -36,11 +36,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from rnntui.app.widgets.heatmap import Heatmap
 from rnntui.app.widgets.inspect_panes import GatePane, GradientPane, param_table, shapes_renderable
+from rnntui.app.widgets.screen_footer import ScreenFooter
 
 if TYPE_CHECKING:
     from rnntui.app.session import LabSession
@@ -112,7 +113,7 @@ class InspectScreen(Screen[None]):
                 yield GradientPane(id="grad-pane")
             with TabPane("4 Gates", id="gates"):
                 yield GatePane(id="gate-list")
-        yield Footer()
+        yield ScreenFooter()
 
     def on_mount(self) -> None:
         self.title = "Inspect"

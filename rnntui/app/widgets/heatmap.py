@@ -60,6 +60,7 @@ class Heatmap(Widget):
         symmetric: bool = False,
         max_lines: int = 12,
         empty_text: str = EMPTY,
+        fill: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -71,6 +72,7 @@ class Heatmap(Widget):
         self.symmetric = symmetric
         self.max_lines = max_lines
         self.empty_text = empty_text
+        self.fill = fill  # stretch few rows over the height the layout gives (a 1fr heatmap)
         self.values: np.ndarray = np.zeros((0, 0))
         self.x_labels: tuple[str, str] = ("", "")
         self.y_labels: tuple[str, str] = ("", "")
@@ -136,5 +138,5 @@ class Heatmap(Widget):
             self.values, self.size.width, self.size.height, title=self.title, x_title=self.x_title,
             x_labels=self.x_labels, y_labels=self.y_labels, log_scale=self.log_scale,
             colormap=self.colormap, vmin=self.vmin, vmax=self.vmax, symmetric=self.symmetric,
-            max_lines=self.max_lines, empty_text=self.empty_text,
+            max_lines=self.max_lines, empty_text=self.empty_text, fill=self.fill,
         )

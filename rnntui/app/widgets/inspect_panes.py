@@ -106,11 +106,12 @@ class GradientPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="grad-verdict")
         yield Heatmap("‖∂L/∂h_t‖ per time step t (rows) at each evaluation (columns)",
-                      id="grad-heatmap", x_title="training step", log_scale=True, max_lines=40,
+                      id="grad-heatmap", x_title="training step", log_scale=True, max_lines=100, fill=True,
                       empty_text="gradient profiles appear at each evaluation of a run")
         plot = MetricPlot("log10 ‖∂L/∂h_t‖ over time t", id="grad-plot",
                           placeholder="the latest gradient profile appears here")
         plot.allow_log = False  # it plots log10 itself: readable ticks
+        plot.xlabel = "t"  # the x axis is the time step t, not the training step
         yield plot
 
     def show(self, profiles: list[tuple[int, list[float]]], trained: bool) -> None:

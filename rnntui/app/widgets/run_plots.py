@@ -43,8 +43,9 @@ class RunPlots(Horizontal):
         metric_plot.set_lines(data.lines, data.refs, title=data.title, axis=data.axis)
 
     def clear(self) -> None:
-        for plot in self.query(MetricPlot):
-            plot.clear()
+        """No run on screen: empty plots under their plain titles (no old run id)."""
+        self.query_one("#loss-plot", MetricPlot).set_lines([], title="loss")
+        self.query_one("#metric-plot", MetricPlot).set_lines([], title="metric")
 
     def swap(self) -> None:
         self.toggle_class("-swap")

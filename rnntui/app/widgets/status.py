@@ -29,7 +29,7 @@ def status_text(record: RunRecord | None, hint: str = "") -> Text:
         return text
     st = record.status
     if st == "ready":  # the worker is importing torch / building the model
-        return Text(f"{STATUS_MARK['starting']} starting run {record.run_id}…  building the model",
+        return Text(f"{STATUS_MARK['starting']} starting…  building the model",
                     style=RICH_STYLE["starting"])
     text = Text(f"{STATUS_MARK.get(st, '?')} {st}", style=RICH_STYLE.get(st, "bold"))
     total = record.total_steps
@@ -37,9 +37,9 @@ def status_text(record: RunRecord | None, hint: str = "") -> Text:
     text.append(f"  step {record.step}/{total or '?'}{pct}")
     if record.steps_per_epoch:
         text.append(f"  epoch {record.step // record.steps_per_epoch + 1}")
-    if record.steps_per_s:
+    if record.steps_per_s and st != "paused":  # a paused run has no speed and no ETA
         text.append(f"  {record.steps_per_s:,.0f} steps/s")
-    if st in ("running", "paused"):
+    if st == "running":
         text.append(f"  ETA {fmt_duration(record.eta_s)}")
     elif record.wall_time_s:
         text.append(f"  {fmt_duration(record.wall_time_s)} wall")

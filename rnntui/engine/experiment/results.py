@@ -17,12 +17,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from rnntui.engine.files import atomic_write
 from rnntui.engine.metrics import keys_named
 
 
@@ -210,15 +209,7 @@ def aggregate(points: Sequence[GridPoint], trials: int, outcomes: Iterable[RunOu
 # ------------------------------------------------------------------ writers
 def _atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file and a rename, so a reader never sees half a table."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def rows_to_csv(rows: Sequence[Row], names: Sequence[str]) -> str:
