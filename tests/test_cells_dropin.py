@@ -154,12 +154,16 @@ def test_gradient_penalty_equals_torch(name):
 # ------------------------------------------------------------- PackedSequence
 @pytest.mark.parametrize("name", list(CELLS))
 @pytest.mark.parametrize("layers,bidir", [(1, False), (1, True), (2, False), (2, True)])
-@pytest.mark.parametrize("enforce_sorted", [True, False])
-@pytest.mark.parametrize("with_state", [False, True])
-def test_packed_sequence(name, layers, bidir, enforce_sorted, with_state):
+# every pair of values of these three options occurs (pairwise design)
+@pytest.mark.parametrize("enforce_sorted,with_state,batch_first",
+                         [(True, False, False), (False, True, False), (True, True, True),
+                          (False, False, True)])
+def test_packed_sequence(name, layers, bidir, enforce_sorted, with_state, batch_first):
     """Packed in, packed out; equal to torch's module and to running every
-    sequence alone (the reference for the multiplicative cells too)."""
-    m, ref = build(name, num_layers=layers, bidirectional=bidir)
+    sequence alone (the reference for the multiplicative cells too).
+    ``batch_first`` changes only how the batch is packed: torch ignores it for
+    packed input, and so do the scratch cells."""
+    m, ref = build(name, num_layers=layers, bidirectional=bidir, batch_first=batch_first)
     gen = torch.Generator().manual_seed(3)
     lengths = torch.tensor([5, 5, 3, 2, 1]) if enforce_sorted else torch.tensor([2, 5, 1, 5, 3])
     x = torch.randn(5, 5, 2, generator=gen, dtype=DT)            # (T, B, I)
@@ -168,7 +172,8 @@ def test_packed_sequence(name, layers, bidir, enforce_sorted, with_state):
     def run(mod):
         xx = x.clone().requires_grad_()
         hh = None if h0 is None else tuple(s.clone().requires_grad_() for s in flat_state(h0))
-        packed = pack_padded_sequence(xx, lengths, enforce_sorted=enforce_sorted)
+        packed = pack_padded_sequence(xx.transpose(0, 1) if batch_first else xx, lengths,
+                                      batch_first=batch_first, enforce_sorted=enforce_sorted)
         out, st = mod(packed, None if hh is None else (hh if m.state_is_tuple else hh[0]))
         return xx, hh, out, flat_state(st)
 
@@ -203,7 +208,10 @@ def test_packed_sequence(name, layers, bidir, enforce_sorted, with_state):
     ref_loss = 0.0
     for b, L in enumerate(lengths.tolist()):
         hb = None if hh is None else tuple(s[:, b:b + 1] for s in hh)
-        o, s = m(xx[:L, b:b + 1], None if hb is None else (hb if m.state_is_tuple else hb[0]))
+        xb = xx[:L, b:b + 1]
+        o, s = m(xb.transpose(0, 1) if batch_first else xb,
+                 None if hb is None else (hb if m.state_is_tuple else hb[0]))
+        o = o.transpose(0, 1) if batch_first else o
         torch.testing.assert_close(padded[:L, b], o[:, 0], **TOL)
         for a, sb in zip(st, flat_state(s)):
             torch.testing.assert_close(a[:, b], sb[:, 0], **TOL)
@@ -214,6 +222,7 @@ def test_packed_sequence(name, layers, bidir, enforce_sorted, with_state):
 
 
 # ------------------------------------------------------------------ torch.func
+@pytest.mark.filterwarnings("ignore:.*torch.jit.script.* is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("name", FIVE)
 def test_torch_func_transforms(name):
     m, ref = build(name, num_layers=2, bidirectional=True)
@@ -236,6 +245,15 @@ def test_torch_func_transforms(name):
     if ref is not None:
         torch.testing.assert_close(
             torch.autograd.functional.jacobian(lambda x: ref(x)[0], x), J, **TOL)
+    # Hessians: batched double backward through the fused kernels vs torch.func
+    def sq(x):
+        return m(x)[0].pow(2).sum()
+
+    Hs = torch.autograd.functional.hessian(sq, x, vectorize=True)
+    torch.testing.assert_close(Hs, torch.func.hessian(sq)(x), **TOL)
+    if ref is not None:
+        torch.testing.assert_close(
+            Hs, torch.autograd.functional.hessian(lambda x: ref(x)[0].pow(2).sum(), x), **TOL)
     # torch.func.grad w.r.t. the parameters == autograd
     g = torch.func.grad(lambda p: out_of(p, x).pow(2).sum())(params)
     expect = torch.autograd.grad(m(x)[0].pow(2).sum(), list(m.parameters()))

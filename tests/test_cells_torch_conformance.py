@@ -42,13 +42,14 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _samples(requires_grad=True):
+def _samples(dtype=DT, requires_grad=True):
     out = []
     for mi in INFOS:
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            inputs = mi.module_inputs_func(mi, device="cpu", dtype=DT, requires_grad=requires_grad,
-                                           training=True, with_packed_sequence=True)
+            inputs = mi.module_inputs_func(mi, device="cpu", dtype=dtype,
+                                           requires_grad=requires_grad, training=True,
+                                           with_packed_sequence=True)
         for i, s in enumerate(inputs):
             out.append(pytest.param(mi.module_cls, s, id=f"{mi.name}-{i}"))
     return out
@@ -66,11 +67,11 @@ def _errors():
     return out
 
 
-def _pair(torch_cls, sample):
-    """(torch module, scratch module) with the same weights, float64."""
+def _pair(torch_cls, sample, dtype=DT):
+    """(torch module, scratch module) with the same weights."""
     args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
-    ref = torch_cls(*args, **kwargs).to(DT)
-    mine = SCRATCH[torch_cls](*args, **kwargs).to(DT)
+    ref = torch_cls(*args, **kwargs).to(dtype)
+    mine = SCRATCH[torch_cls](*args, **kwargs).to(dtype)
     mine.load_state_dict(ref.state_dict())
     return ref, mine
 
@@ -179,6 +180,17 @@ def test_gradcheck_and_gradgradcheck(torch_cls, sample):
     assert torch.autograd.gradgradcheck(fn, inputs, fast_mode=True, check_undefined_grad=False)
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+@pytest.mark.parametrize("torch_cls,sample", _samples(torch.float32, requires_grad=False))
+def test_float32_forward_matches_torch(torch_cls, sample):
+    """torch's test_forward also runs in float32: equal within torch's own
+    float32 defaults (rtol 1.3e-6, atol 1e-5)."""
+    ref, mine = _pair(torch_cls, sample, torch.float32)
+    args = sample.forward_input.args
+    _assert_same(mine(*args), ref(*args), rtol=1.3e-6, atol=1e-5)
+    assert all(t.dtype == torch.float32 for t in _tensors(mine(*args)))
+
+
 @pytest.mark.parametrize("torch_cls,sample", SAMPLES)
 def test_non_contiguous_inputs(torch_cls, sample):
     """torch's test_non_contiguous_tensors: strided copies of the inputs give
@@ -197,6 +209,22 @@ def test_non_contiguous_inputs(torch_cls, sample):
     _assert_same(out_nc, out_c)
     for a, b in zip(g_nc, g_c):
         torch.testing.assert_close(a, b, **TOL)
+
+
+@pytest.mark.parametrize("torch_cls,sample", SAMPLES[::4])
+def test_factory_kwargs_and_meta_device(torch_cls, sample):
+    """torch's test_factory_kwargs and test_device_ctx_init: dtype/device
+    reach every parameter, and construction under ``torch.device("meta")``
+    gives the same parameter metadata as torch's module."""
+    args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
+    m = SCRATCH[torch_cls](*args, **kwargs, dtype=torch.float64, device="cpu")
+    assert all(p.dtype == torch.float64 and p.device.type == "cpu" for p in m.parameters())
+    with torch.device("meta"):
+        mine = SCRATCH[torch_cls](*args, **kwargs)
+        ref = torch_cls(*args, **kwargs)
+    pairs = list(zip(mine.named_parameters(), ref.named_parameters(), strict=True))
+    for (n1, p1), (n2, p2) in pairs:
+        assert n1 == n2 and p1.is_meta and p1.shape == p2.shape and p1.dtype == p2.dtype
 
 
 @pytest.mark.parametrize("torch_cls,sample", SAMPLES[::4])
