@@ -10,8 +10,8 @@ Equations (layer ``k``, one direction; gate rows in torch's order r, z, n)::
 Shapes: ``weight_ih`` (3H, I_k) = [W_ir; W_iz; W_in], ``weight_hh`` (3H, H),
 ``bias_ih``/``bias_hh`` (3H,), ``x_t`` (B, I_k), ``h_t`` (B, H).
 
-Speed (the fused path, ``_GRUSeq``): one :class:`torch.autograd.Function`
-per layer and direction with a hand-written BPTT, feature-major inside like
+Speed (the fused path, :func:`gru_forward` / :func:`gru_backward`): one
+autograd node per layer and direction with a hand-written BPTT, feature-major inside like
 the LSTM: a slot buffer holds ``[h_{t-1}; x_t; 1]`` and one matmul per step
 with the block matrix ``[[W_hr W_ir b_r]; [W_hz W_iz b_z]; [W_hn 0 b_hn];
 [0 W_in b_in]]`` gives ``a_r, a_z, W_hn h + b_hn, W_in x + b_in`` at once.
@@ -34,11 +34,11 @@ import torch
 from torch import Tensor
 
 from .spec import CellSpec, Gate
+from .base import RecurrentBase
+from .checks import reject_proj_size
+from .kernels import gc_paused, in_time_order, input_slots, proj_in, record, slot_order, time_order
 
-from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
-                   record, slot_order, time_order)
-
-__all__ = ["GRU"]
+__all__ = ["GRU", "GRUPointwise", "gru_wcat", "gru_input_grads"]
 
 SPEC = CellSpec(
     name="gru", cls="GRU", title="GRU",
@@ -87,83 +87,78 @@ class GRUPointwise:
         torch.addcmul(v, v, r, value=-1.0, out=da_r)                # dghn ghn (1 - r)
 
 
-class _GRUSeq(torch.autograd.Function):
-    """One GRU layer/direction with a hand-written BPTT.
+@gc_paused
+def gru_forward(x: Tensor, wcat: Tensor, h0: Tensor, reverse: bool):
+    """One GRU layer/direction, forward: x (T,B,I);  wcat (4H, H + I (+1)), the
+    block matrix of :func:`gru_wcat`.  Returns ``(out, h_T)`` and the tensors
+    :func:`gru_backward` needs.
 
-    x (T,B,I);  wcat (4H, H + I (+1)): the block matrix
-    ``[[W_hr W_ir b_r]; [W_hz W_iz b_z]; [W_hn 0 b_hn]; [0 W_in b_in]]``
-    (``b_r = b_ir + b_hr`` etc.; no bias column without biases).  Feature-major
-    inside, with the same ``[h_{t-1}; x_t; 1]`` slot buffer as the LSTM: one
-    matmul per step gives all pre-activations, one per step in the backward
-    accumulates all weight gradients.
+    Feature-major inside, with the same ``[h_{t-1}; x_t; 1]`` slot buffer as
+    the LSTM: one matmul per step gives all pre-activations, one per step in
+    the backward accumulates all weight gradients.
     """
+    T, B, I = x.shape
+    G, Hin = wcat.shape
+    H = G // 4
+    R, W, first = slot_order(T, reverse)
+    HX = input_slots(x, h0, Hin, first, reverse)
+    E = x.new_empty((T, G, B))
+    N = x.new_empty((T, H, B))
+    pw = GRUPointwise(E, N)
+    HXs, HXh, Es = HX.unbind(0), HX[:, :H].unbind(0), E.unbind(0)
+    for t in range(T) if not reverse else range(T - 1, -1, -1):
+        r, w = R[t], W[t]
+        torch.mm(wcat, HXs[r], out=Es[t])
+        pw.step(t, HXh[r], HXh[w])
+    out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
+    hT = HX[W[T - 1] if not reverse else W[0], :H].t().contiguous()
+    return (out, hT), (wcat, HX, E, N)
 
-    @staticmethod
-    @gc_paused
-    def forward(ctx, x, wcat, h0, reverse: bool):
-        T, B, I = x.shape
-        G, Hin = wcat.shape
-        H = G // 4
-        need_grad = any(ctx.needs_input_grad)
-        R, W, first = slot_order(T, reverse)
-        HX = input_slots(x, h0, Hin, first, reverse)
-        E = x.new_empty((T, G, B))
-        N = x.new_empty((T, H, B))
-        pw = GRUPointwise(E, N)
-        HXs, HXh, Es = HX.unbind(0), HX[:, :H].unbind(0), E.unbind(0)
-        for t in range(T) if not reverse else range(T - 1, -1, -1):
-            r, w = R[t], W[t]
-            torch.mm(wcat, HXs[r], out=Es[t])
-            pw.step(t, HXh[r], HXh[w])
-        out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
-        hT = HX[W[T - 1] if not reverse else W[0], :H].t().contiguous()
-        if need_grad:
-            ctx.save_for_backward(wcat, HX, E, N)
-            ctx.flags = (reverse, I)
-        return out, hT
 
-    @staticmethod
-    @fused_backward
-    def backward(ctx, d_out, d_hT):
-        wcat, HX, E, N = ctx.saved_tensors
-        reverse, I = ctx.flags
-        G, Hin = wcat.shape
-        H = G // 4
-        T, B = E.shape[0], E.shape[2]
-        R, W, first = slot_order(T, reverse)
-        need_dx = ctx.needs_input_grad[0]
-        DH = HX.new_empty((T, H, B))
-        DH.copy_(d_out.transpose(1, 2))
-        DH[T - 1 if not reverse else 0].add_(d_hT.t())
-        DHs = DH.unbind(0)
-        dW = HX.new_zeros((G, Hin))
-        dG = HX.new_empty((4, H, B))
-        dGf, dG3 = dG.view(G, B), dG.view(G, B)[: 3 * H]
-        pw = GRUPointwise(E, N)
-        HXs, HXh = HX.unbind(0), HX[:, :H].unbind(0)
-        w_h_t = wcat[: 3 * H, :H].t().contiguous()      # W_hh^T
+@gc_paused
+def gru_backward(saved: tuple, reverse: bool, I: int, need_dx: bool, d_out: Tensor,
+                 d_hT: Tensor):
+    """BPTT of :func:`gru_forward` -> ``(dx, dwcat, dh0)``, ``dx`` (T,B,I)."""
+    wcat, HX, E, N = saved
+    G, Hin = wcat.shape
+    H = G // 4
+    T, B = E.shape[0], E.shape[2]
+    R, W, first = slot_order(T, reverse)
+    DH = HX.new_empty((T, H, B))
+    DH.copy_(d_out.transpose(1, 2))
+    DH[T - 1 if not reverse else 0].add_(d_hT.t())
+    DHs = DH.unbind(0)
+    dW = HX.new_zeros((G, Hin))
+    dG = HX.new_empty((4, H, B))
+    dGf, dG3 = dG.view(G, B), dG.view(G, B)[: 3 * H]
+    pw = GRUPointwise(E, N)
+    HXs, HXh = HX.unbind(0), HX[:, :H].unbind(0)
+    w_h = wcat[: 3 * H, :H]                         # W_hh
+    w_h_t = w_h.t().contiguous()
+    if need_dx:
+        w_x = wcat[:, H:H + I]                      # [W_ir; W_iz; 0; W_in]
+        DX = HX.new_empty((T, B, I))
+        DXs = DX.unbind(0)
+    dh0 = None
+    for t in range(T - 1, -1, -1) if not reverse else range(T):
+        r = R[t]
+        dh = DHs[t]
+        pw.bwd_step(t, dh, HXh[r], dG)
+        dW.addmm_(dGf, HXs[r].t())
         if need_dx:
-            w_x_t = wcat[:, H:H + I].t().contiguous()   # [W_ir; W_iz; 0; W_in]^T
-            DX = HX.new_empty((T, I, B))
-            DXs = DX.unbind(0)
-        dh0 = None
-        for t in range(T - 1, -1, -1) if not reverse else range(T):
-            r = R[t]
-            dh = DHs[t]
-            pw.bwd_step(t, dh, HXh[r], dG)
-            dW.addmm_(dGf, HXs[r].t())
-            if need_dx:
-                torch.mm(w_x_t, dGf, out=DXs[t])
-            if t != (0 if not reverse else T - 1):
-                nxt = DHs[t - 1 if not reverse else t + 1]
-                nxt.addcmul_(dh, pw.Z[t]).addmm_(w_h_t, dG3)
-            else:
-                dh0 = torch.addmm(dh * pw.Z[t], w_h_t, dG3).t()
-        return (DX.transpose(1, 2) if need_dx else None), dW, dh0, None
+            torch.mm(dGf.t(), w_x, out=DXs[t])
+        if t != (0 if not reverse else T - 1):
+            nxt = DHs[t - 1 if not reverse else t + 1]
+            nxt.addcmul_(dh, pw.Z[t]).addmm_(w_h_t, dG3)
+        else:
+            dh0 = torch.addmm((dh * pw.Z[t]).t(), dG3.t(), w_h)
+    return (DX if need_dx else None), dW, dh0
 
 
 def gru_wcat(w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor]):
-    """The (4H, H + I (+1)) block matrix of :class:`_GRUSeq` (differentiable)."""
+    """The (4H, H + I (+1)) block matrix ``[[W_hr W_ir b_r]; [W_hz W_iz b_z];
+    [W_hn 0 b_hn]; [0 W_in b_in]]`` (``b_r = b_ir + b_hr`` etc.; no bias column
+    without biases)."""
     H = w_hh.shape[1]
     I = w_ih.shape[1]
     zHI, zHH = w_ih.new_zeros((H, I)), w_hh.new_zeros((H, H))
@@ -174,6 +169,16 @@ def gru_wcat(w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[
         b = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_hh[2 * H:], b_ih[2 * H:]])
         parts.append(b.unsqueeze(1))
     return torch.cat(parts, 1)
+
+
+def gru_input_grads(dwx: Tensor, db: Optional[Tensor], H: int) -> dict:
+    """The gradients of ``w_ih``, ``b_ih`` and ``b_hh`` from those of the x
+    columns (4H, I) and the bias column (4H,) of :func:`gru_wcat`'s layout."""
+    cat = torch.cat
+    dp = {"w_ih": cat([dwx[: 2 * H], dwx[3 * H:]])}
+    if db is not None:
+        dp.update(b_ih=cat([db[: 2 * H], db[3 * H:]]), b_hh=db[: 3 * H].contiguous())
+    return dp
 
 
 class GRU(RecurrentBase, spec=SPEC):
@@ -187,15 +192,25 @@ class GRU(RecurrentBase, spec=SPEC):
     ``output`` (T, B, D*H).
     """
 
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+                 bidirectional: bool = False, device=None, dtype=None, **kwargs) -> None:
+        reject_proj_size(kwargs, "RNN or GRU")
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, device=device, dtype=dtype)
 
-    def _run_fused(self, x, h0, p, reverse):
+    def _fused_forward(self, x, state, p, reverse, need_grad):
         wcat = gru_wcat(p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
-        return _GRUSeq.apply(x, wcat, h0, reverse)
+        return gru_forward(x, wcat, state[0], reverse)
+
+    def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
+        I = x.shape[-1]
+        H = self.hidden_size
+        dx, dW, dh0 = gru_backward(saved, reverse, I, need_dx, *grads)
+        dp = gru_input_grads(dW[:, H:H + I], dW[:, -1] if p["b_ih"] is not None else None, H)
+        dp["w_hh"] = dW[: 3 * H, :H].contiguous()
+        return dx, (dh0,), dp
 
     def _run_steps(self, x, h, p, reverse, rec: Optional[dict]):
         H = self.hidden_size

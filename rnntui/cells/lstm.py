@@ -13,8 +13,8 @@ Shapes: ``weight_ih`` (4H, I_k) = [W_ii; W_if; W_ig; W_io], ``weight_hh``
 (4H, H_out), ``bias_ih``/``bias_hh`` (4H,), ``weight_hr`` (P, H);
 ``x_t`` (B, I_k), ``h_t`` (B, H_out), ``c_t`` (B, H), ``H_out = P or H``.
 
-Speed (the fused path, ``_LSTMSeq``): one :class:`torch.autograd.Function`
-per layer and direction with a hand-written BPTT.  Inside, every per-step
+Speed (the fused path, :func:`lstm_forward` / :func:`lstm_backward`): one
+autograd node per layer and direction with a hand-written BPTT.  Inside, every per-step
 tensor is feature-major, (features, B), so gate blocks are contiguous rows and
 all pointwise ops run on contiguous memory.  The gate rows are rotated to the
 internal order (o, i, f, g) (a ``roll`` of the weights, invisible in the
@@ -42,13 +42,14 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .spec import CellSpec, Gate
 from rnntui.config.keys import Key
 
-from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, input_slots, proj_in,
-                   record, slot_order, time_order)
+from .spec import CellSpec, Gate
+from .base import RecurrentBase
+from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, record, slot_order,
+                      time_order)
 
-__all__ = ["LSTM", "LSTMPointwise", "to_internal"]
+__all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal"]
 
 SPEC = CellSpec(
     name="lstm", cls="LSTM", title="LSTM",
@@ -65,6 +66,12 @@ SPEC = CellSpec(
 def to_internal(w: Optional[Tensor], H: int) -> Optional[Tensor]:
     """torch gate order (i, f, g, o) -> internal order (o, i, f, g) (rows)."""
     return None if w is None else torch.roll(w, H, 0)
+
+
+def from_internal(w: Tensor, H: int) -> Tensor:
+    """internal gate order (o, i, f, g) -> torch order (i, f, g, o) (rows;
+    returns a new contiguous tensor)."""
+    return torch.roll(w, -H, 0)
 
 
 class LSTMPointwise:
@@ -141,14 +148,16 @@ class LSTMPointwise:
         return torch.mul(dc, self.F[r])
 
 
-class _LSTMSeq(torch.autograd.Function):
-    """One LSTM layer/direction with a hand-written BPTT.
+@gc_paused
+def lstm_forward(x: Tensor, wcat: Tensor, h0: Tensor, c0: Tensor, w_hr: Optional[Tensor],
+                 reverse: bool, need_grad: bool):
+    """One LSTM layer/direction, forward.
 
     x (T,B,I);  wcat (4H, H_out + I (+1)) = [W_hh | W_ih | b] with the gate
     rows in the internal order (o, i, f, g), b = b_ih + b_hh (the column is
-    absent without biases);  w_hr (P, H) or None;  grad_mode: the caller's
-    ``torch.is_grad_enabled()`` (inside ``forward`` it is always off), to skip
-    the backward factors in inference.
+    absent without biases);  w_hr (P, H) or None;  need_grad: also store the
+    factors of the pointwise backward.  Returns ``(out, h_T, c_T)`` and the
+    tensors :func:`lstm_backward` needs.
 
     Every per-step tensor is feature-major, (features, B).  A slot buffer
     ``HX`` (T+1, H_out + I (+1), B) holds ``[h_{t-1}; x_t; 1]`` for each step:
@@ -157,90 +166,85 @@ class _LSTMSeq(torch.autograd.Function):
     next slot, and the backward accumulates ``dW += dz HX_slot^T`` — the
     gradients of W_hh, W_ih and b in one matmul.
     """
+    T, B, I = x.shape
+    G, Hin = wcat.shape
+    H = G // 4
+    H_out = h0.shape[-1]
+    R, W, first = slot_order(T, reverse)
+    HX = input_slots(x, h0, Hin, first, reverse)
+    E = x.new_empty((T + 1, 5 * H, B))
+    E[first, 4 * H:] = c0.t()
+    pw = LSTMPointwise(E, need_grad)
+    HXs, HXh, Z = HX.unbind(0), HX[:, :H_out].unbind(0), pw.Z
+    HP = None
+    if w_hr is not None:
+        HP = x.new_empty((T, H, B))
+        HPs = HP.unbind(0)
+    mm, step = torch.mm, pw.step
+    for t in range(T) if not reverse else range(T - 1, -1, -1):
+        r, w = R[t], W[t]
+        mm(wcat, HXs[r], out=Z[r])                      # z = W_hh h + W_ih x + b
+        if w_hr is None:
+            step(t, r, w, HXh[w])
+        else:
+            mm(w_hr, step(t, r, w, HPs[t]), out=HXh[w])
+    out = in_time_order(HX, reverse)[:, :H_out].transpose(1, 2).contiguous()
+    last = W[T - 1] if not reverse else W[0]
+    hT = HX[last, :H_out].t().contiguous()
+    cT = E[last, 4 * H:].t().contiguous()
+    return (out, hT, cT), (wcat, HX, E, pw.FB, pw.K, HP)
 
-    @staticmethod
-    @gc_paused
-    def forward(ctx, x, wcat, h0, c0, w_hr, reverse: bool, grad_mode: bool):
-        T, B, I = x.shape
-        G, Hin = wcat.shape
-        H = G // 4
-        H_out = h0.shape[-1]
-        need_grad = grad_mode and any(ctx.needs_input_grad)
-        R, W, first = slot_order(T, reverse)
-        HX = input_slots(x, h0, Hin, first, reverse)
-        E = x.new_empty((T + 1, 5 * H, B))
-        E[first, 4 * H:] = c0.t()
-        pw = LSTMPointwise(E, need_grad)
-        HXs, HXh, Z = HX.unbind(0), HX[:, :H_out].unbind(0), pw.Z
+
+@gc_paused
+def lstm_backward(saved: tuple, w_hr: Optional[Tensor], reverse: bool, I: int, need_dx: bool,
+                  d_out: Tensor, d_hT: Tensor, d_cT: Tensor):
+    """BPTT of :func:`lstm_forward` -> ``(dx, dwcat, dh0, dc0, dw_hr)``, with
+    ``dx`` (T,B,I) and ``dwcat`` in wcat's layout."""
+    wcat, HX, E, FB, K, HP = saved
+    G, Hin = wcat.shape
+    H = G // 4
+    T, B = HX.shape[0] - 1, HX.shape[2]
+    H_out = w_hr.shape[0] if w_hr is not None else H
+    R, W, first = slot_order(T, reverse)
+    DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
+    DH.copy_(d_out.transpose(1, 2))
+    DH[T - 1 if not reverse else 0].add_(d_hT.t())
+    DHs = DH.unbind(0)
+    dc = d_cT.t()
+    dW = HX.new_zeros((G, Hin))
+    dz = HX.new_empty((G, B))                      # dL/dz of the current step
+    dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
+    dz_t = dz.t()
+    if need_dx:
+        w_ih = wcat[:, H_out:H_out + I]
+        DX = HX.new_empty((T, B, I))
+        DXs = DX.unbind(0)
+    pw = LSTMPointwise(E, True, FB, K)
+    HXs = HX.unbind(0)
+    w_hh = wcat[:, :H_out]
+    w_hh_t = w_hh.t().contiguous()
+    if w_hr is not None:
+        w_hr_t = w_hr.t().contiguous()
+        dw_hr = torch.zeros_like(w_hr)
+        HPs = HP.unbind(0)
+    dh0 = None
+    bwd_step = pw.bwd_step
+    for t in range(T - 1, -1, -1) if not reverse else range(T):
+        r = R[t]
+        dh = DHs[t]
         if w_hr is not None:
-            HP = x.new_empty((T, H, B))
-            HPs = HP.unbind(0)
-        mm, step = torch.mm, pw.step
-        for t in range(T) if not reverse else range(T - 1, -1, -1):
-            r, w = R[t], W[t]
-            mm(wcat, HXs[r], out=Z[r])                      # z = W_hh h + W_ih x + b
-            if w_hr is None:
-                step(t, r, w, HXh[w])
-            else:
-                mm(w_hr, step(t, r, w, HPs[t]), out=HXh[w])
-        out = in_time_order(HX, reverse)[:, :H_out].transpose(1, 2).contiguous()
-        last = W[T - 1] if not reverse else W[0]
-        hT = HX[last, :H_out].t().contiguous()
-        cT = E[last, 4 * H:].t().contiguous()
-        if need_grad:
-            ctx.save_for_backward(wcat, w_hr, HX, E, pw.FB, pw.K,
-                                  HP if w_hr is not None else None)
-            ctx.flags = (reverse, I)
-        return out, hT, cT
-
-    @staticmethod
-    @fused_backward
-    def backward(ctx, d_out, d_hT, d_cT):
-        wcat, w_hr, HX, E, FB, K, HP = ctx.saved_tensors
-        reverse, I = ctx.flags
-        G, Hin = wcat.shape
-        H = G // 4
-        T, B = HX.shape[0] - 1, HX.shape[2]
-        H_out = w_hr.shape[0] if w_hr is not None else H
-        need_dx = ctx.needs_input_grad[0]
-        R, W, first = slot_order(T, reverse)
-        DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
-        DH.copy_(d_out.transpose(1, 2))
-        DH[T - 1 if not reverse else 0].add_(d_hT.t())
-        DHs = DH.unbind(0)
-        dc = d_cT.t()
-        dW = HX.new_zeros((G, Hin))
-        dz = HX.new_empty((G, B))                      # dL/dz of the current step
-        dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
+            dw_hr.addmm_(dh, HPs[t].t())
+            dh = torch.mm(w_hr_t, dh)
+        dc = bwd_step(t, r, dh, dc, dz_o, dz_r)
+        dW.addmm_(dz, HXs[r].t())                  # dW_hh, dW_ih, db
         if need_dx:
-            w_ih_t = wcat[:, H_out:H_out + I].t().contiguous()
-            DX = HX.new_empty((T, I, B))
-            DXs = DX.unbind(0)
-        pw = LSTMPointwise(E, True, FB, K)
-        HXs = HX.unbind(0)
-        w_hh_t = wcat[:, :H_out].t().contiguous()
-        if w_hr is not None:
-            w_hr_t = w_hr.t().contiguous()
-            dw_hr = torch.zeros_like(w_hr)
-            HPs = HP.unbind(0)
-        dh0 = None
-        bwd_step = pw.bwd_step
-        for t in range(T - 1, -1, -1) if not reverse else range(T):
-            r = R[t]
-            dh = DHs[t]
-            if w_hr is not None:
-                dw_hr.addmm_(dh, HPs[t].t())
-                dh = torch.mm(w_hr_t, dh)
-            dc = bwd_step(t, r, dh, dc, dz_o, dz_r)
-            dW.addmm_(dz, HXs[r].t())                  # dW_hh, dW_ih, db
-            if need_dx:
-                torch.mm(w_ih_t, dz, out=DXs[t])      # dL/dx_t = W_ih^T dz
-            if t != (0 if not reverse else T - 1):
-                DHs[t - 1 if not reverse else t + 1].addmm_(w_hh_t, dz)   # += W_hh^T dz
-            else:
-                dh0 = torch.mm(w_hh_t, dz).t()
-        dx = DX.transpose(1, 2) if need_dx else None
-        return dx, dW, dh0, dc.t(), dw_hr if w_hr is not None else None, None, None
+            torch.mm(dz_t, w_ih, out=DXs[t])       # dL/dx_t = dz^T W_ih
+        if t != (0 if not reverse else T - 1):
+            DHs[t - 1 if not reverse else t + 1].addmm_(w_hh_t, dz)   # += W_hh^T dz
+        else:
+            dh0 = torch.mm(dz_t, w_hh)
+    return (DX if need_dx else None), dW, dh0, dc.t().contiguous(), (
+        dw_hr if w_hr is not None else None)
 
 
 class LSTM(RecurrentBase, spec=SPEC):
@@ -254,6 +258,7 @@ class LSTM(RecurrentBase, spec=SPEC):
     ``h`` (L*D, B, H_out), ``c`` (L*D, B, H), ``output`` (T, B, D*H_out).
     """
 
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0,
@@ -261,15 +266,22 @@ class LSTM(RecurrentBase, spec=SPEC):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device=device, dtype=dtype)
 
-    def _run_fused(self, x, state, p, reverse):
+    def _fused_forward(self, x, state, p, reverse, need_grad):
         h0, c0 = state
-        H = self.hidden_size
         b = add_bias(p["b_ih"], p["b_hh"])
         parts = [p["w_hh"], p["w_ih"]] + ([] if b is None else [b.unsqueeze(1)])
-        wcat = to_internal(torch.cat(parts, 1), H)          # [W_hh | W_ih | b]
-        out, hT, cT = _LSTMSeq.apply(x, wcat, h0, c0, p["w_hr"], reverse,
-                                     torch.is_grad_enabled())
-        return out, (hT, cT)
+        wcat = to_internal(torch.cat(parts, 1), self.hidden_size)     # [W_hh | W_ih | b]
+        return lstm_forward(x, wcat, h0, c0, p["w_hr"], reverse, need_grad)
+
+    def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
+        H, H_out, I = self.hidden_size, state[0].shape[-1], x.shape[-1]
+        dx, dW, dh0, dc0, dw_hr = lstm_backward(saved, p["w_hr"], reverse, I, need_dx, *grads)
+        dp = {"w_hh": from_internal(dW[:, :H_out], H),
+              "w_ih": from_internal(dW[:, H_out:H_out + I], H), "w_hr": dw_hr}
+        if p["b_ih"] is not None:
+            db = from_internal(dW[:, -1], H)
+            dp.update(b_ih=db, b_hh=db.clone())
+        return dx, (dh0, dc0), dp
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):
         h, c = state

@@ -34,7 +34,8 @@ initialisation, so the cell barely sees its input.  With ``bias=False`` there
 is no ``bias_m`` parameter and ``mult_bias`` is added as a fixed constant.
 
 Speed: as for :mod:`rnntui.cells.mlstm`: ``W_m x + b_m`` precomputed, one
-matmul ``h [U_m; W_hh]^T`` and one ``x̂ W_ih^T`` per step, hand-written BPTT.
+matmul ``h [U_m; W_hh]^T`` and one ``x̂ W_ih^T`` per step, hand-written BPTT
+(:func:`mgru_forward` / :func:`mgru_backward`).
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+from torch import Tensor
 
 from .spec import CellSpec, Gate
-
-from .base import (RecurrentBase, fused_backward, gc_paused, in_time_order, record, slot_order,
-                   time_order)
-from .gru import GRUPointwise
-from .mlstm import mult_input
+from .base import RecurrentBase
+from .checks import reject_proj_size
+from .gru import GRUPointwise, gru_input_grads
+from .kernels import gc_paused, in_time_order, record, slot_order, time_order
+from .mlstm import mult_input, mult_input_grads
 
 __all__ = ["MultiplicativeGRU"]
 
@@ -59,8 +61,10 @@ SPEC = CellSpec(
 )
 
 
-class _MGRUSeq(torch.autograd.Function):
-    """Recurrence of one mGRU layer/direction, feature-major inside.
+@gc_paused
+def mgru_forward(xm: Tensor, x: Tensor, h0: Tensor, wh: Tensor, wx: Tensor,
+                 binit: Optional[Tensor], reverse: bool):
+    """One mGRU layer/direction, forward, feature-major inside.
 
     xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wh (I+3H, H) = [U_m; W_hh];
     wx (4H, I) = [W_ir; W_iz; 0; W_in];  binit (4H,) = [b_ir + b_hr; b_iz + b_hz;
@@ -71,84 +75,76 @@ class _MGRUSeq(torch.autograd.Function):
         [m; a_r; a_z; ghn] += wh h_{t-1};   x̂ = m ⊙ x_t;   [a_r; a_z; .; gxn] += wx x̂;
         GRU pointwise (see :class:`~rnntui.cells.gru.GRUPointwise`)
     """
+    T, B, I = x.shape
+    G = wx.shape[0]
+    H = G // 4
+    R, W, first = slot_order(T, reverse)
+    HH = x.new_empty((T + 1, H, B))
+    HH[first] = h0.t()
+    EM = x.new_empty((T, I + G, B))
+    EM[:, :I] = xm.transpose(1, 2)
+    if binit is None:
+        EM[:, I:] = 0.0
+    else:
+        EM[:, I:] = binit.unsqueeze(1)
+    XT = x.transpose(1, 2).contiguous()
+    XH = x.new_empty((T, I, B))
+    N = x.new_empty((T, H, B))
+    pw = GRUPointwise(EM[:, I:], N)
+    Hs, EMh, Ms, Gs = HH.unbind(0), EM[:, :I + 3 * H].unbind(0), EM[:, :I].unbind(0), EM[:, I:].unbind(0)
+    XTs, XHs = XT.unbind(0), XH.unbind(0)
+    for t in range(T) if not reverse else range(T - 1, -1, -1):
+        h = Hs[R[t]]
+        EMh[t].addmm_(wh, h)                          # m = W_m x + b_m + U_m h, W_hh h
+        xh = torch.mul(Ms[t], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
+        Gs[t].addmm_(wx, xh)                           # + W_ih x̂
+        pw.step(t, h, Hs[W[t]])
+    out = in_time_order(HH, reverse).transpose(1, 2).contiguous()
+    hT = HH[W[T - 1] if not reverse else W[0]].t().contiguous()
+    return (out, hT), (XT, wh, wx, HH, EM, XH, N)
 
-    @staticmethod
-    @gc_paused
-    def forward(ctx, xm, x, h0, wh, wx, binit, reverse: bool):
-        T, B, I = x.shape
-        G = wx.shape[0]
-        H = G // 4
-        need_grad = any(ctx.needs_input_grad)
-        R, W, first = slot_order(T, reverse)
-        HH = x.new_empty((T + 1, H, B))
-        HH[first] = h0.t()
-        EM = x.new_empty((T, I + G, B))
-        EM[:, :I] = xm.transpose(1, 2)
-        if binit is None:
-            EM[:, I:] = 0.0
+
+@gc_paused
+def mgru_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor):
+    """BPTT of :func:`mgru_forward` -> ``(dxm, dx, dh0, dwh, dwx, dbinit)``;
+    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I)."""
+    XT, wh, wx, HH, EM, XH, N = saved
+    T, I, B = XT.shape
+    G = wx.shape[0]
+    H = G // 4
+    R, W, first = slot_order(T, reverse)
+    DH = HH.new_empty((T, H, B))
+    DH.copy_(d_out.transpose(1, 2))
+    DH[T - 1 if not reverse else 0].add_(d_hT.t())
+    DHs = DH.unbind(0)
+    dWh = HH.new_zeros(wh.shape)
+    dWx = HH.new_zeros(wx.shape)
+    DMG = HH.new_empty((T, I + G, B))                  # [dm; da_r; da_z; dghn; da_n]
+    DMGh, DMs, DGs = DMG[:, :I + 3 * H].unbind(0), DMG[:, :I].unbind(0), DMG[:, I:].unbind(0)
+    DG4 = DMG[:, I:].view(T, 4, H, B).unbind(0)
+    DXH = HH.new_empty((T, I, B))
+    DXHs, XTs, XHs, Hs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HH.unbind(0)
+    pw = GRUPointwise(EM[:, I:], N)
+    wx_t = wx.t().contiguous()
+    wh_t = wh.t().contiguous()
+    dh0 = None
+    for t in range(T - 1, -1, -1) if not reverse else range(T):
+        h = Hs[R[t]]
+        dh = DHs[t]
+        pw.bwd_step(t, dh, h, DG4[t])
+        dg = DGs[t]
+        dxh = torch.mm(wx_t, dg, out=DXHs[t])          # dL/dx̂
+        torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+        dmg = DMGh[t]
+        dWh.addmm_(dmg, h.t())
+        dWx.addmm_(dg, XHs[t].t())
+        if t != (0 if not reverse else T - 1):
+            DHs[t - 1 if not reverse else t + 1].addcmul_(dh, pw.Z[t]).addmm_(wh_t, dmg)
         else:
-            EM[:, I:] = binit.unsqueeze(1)
-        XT = x.transpose(1, 2).contiguous()
-        XH = x.new_empty((T, I, B))
-        N = x.new_empty((T, H, B))
-        pw = GRUPointwise(EM[:, I:], N)
-        Hs, EMh, Ms, Gs = HH.unbind(0), EM[:, :I + 3 * H].unbind(0), EM[:, :I].unbind(0), EM[:, I:].unbind(0)
-        XTs, XHs = XT.unbind(0), XH.unbind(0)
-        for t in range(T) if not reverse else range(T - 1, -1, -1):
-            h = Hs[R[t]]
-            EMh[t].addmm_(wh, h)                          # m = W_m x + b_m + U_m h, W_hh h
-            xh = torch.mul(Ms[t], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
-            Gs[t].addmm_(wx, xh)                           # + W_ih x̂
-            pw.step(t, h, Hs[W[t]])
-        out = in_time_order(HH, reverse).transpose(1, 2).contiguous()
-        hT = HH[W[T - 1] if not reverse else W[0]].t().contiguous()
-        if need_grad:
-            ctx.save_for_backward(XT, wh, wx, HH, EM, XH, N)
-            ctx.flags = (reverse, binit is not None)
-        return out, hT
-
-    @staticmethod
-    @fused_backward
-    def backward(ctx, d_out, d_hT):
-        XT, wh, wx, HH, EM, XH, N = ctx.saved_tensors
-        reverse, has_b = ctx.flags
-        T, I, B = XT.shape
-        G = wx.shape[0]
-        H = G // 4
-        R, W, first = slot_order(T, reverse)
-        DH = HH.new_empty((T, H, B))
-        DH.copy_(d_out.transpose(1, 2))
-        DH[T - 1 if not reverse else 0].add_(d_hT.t())
-        DHs = DH.unbind(0)
-        dWh = HH.new_zeros(wh.shape)
-        dWx = HH.new_zeros(wx.shape)
-        DMG = HH.new_empty((T, I + G, B))                  # [dm; da_r; da_z; dghn; da_n]
-        DMGh, DMs, DGs = DMG[:, :I + 3 * H].unbind(0), DMG[:, :I].unbind(0), DMG[:, I:].unbind(0)
-        DG4 = DMG[:, I:].view(T, 4, H, B).unbind(0)
-        DXH = HH.new_empty((T, I, B))
-        DXHs, XTs, XHs, Hs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HH.unbind(0)
-        pw = GRUPointwise(EM[:, I:], N)
-        wx_t = wx.t().contiguous()
-        wh_t = wh.t().contiguous()
-        dh0 = None
-        for t in range(T - 1, -1, -1) if not reverse else range(T):
-            h = Hs[R[t]]
-            dh = DHs[t]
-            pw.bwd_step(t, dh, h, DG4[t])
-            dg = DGs[t]
-            dxh = torch.mm(wx_t, dg, out=DXHs[t])          # dL/dx̂
-            torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
-            dmg = DMGh[t]
-            dWh.addmm_(dmg, h.t())
-            dWx.addmm_(dg, XHs[t].t())
-            if t != (0 if not reverse else T - 1):
-                DHs[t - 1 if not reverse else t + 1].addcmul_(dh, pw.Z[t]).addmm_(wh_t, dmg)
-            else:
-                dh0 = torch.addmm(dh * pw.Z[t], wh_t, dmg).t()
-        dxm = DMG[:, :I].transpose(1, 2)
-        dx = (DXH * EM[:, :I]).transpose(1, 2)             # dL/dx̂ ⊙ m
-        dbinit = DMG[:, I:].sum((0, 2)) if has_b else None
-        return dxm, dx, dh0, dWh, dWx, dbinit, None
+            dh0 = torch.addmm((dh * pw.Z[t]).t(), dmg.t(), wh)
+    dxm = DMG[:, :I].transpose(1, 2)
+    dx = (DXH * EM[:, :I]).transpose(1, 2)             # dL/dx̂ ⊙ m
+    return dxm, dx, dh0, dWh, dWx, DMG[:, I:].sum((0, 2))
 
 
 class MultiplicativeGRU(RecurrentBase, spec=SPEC):
@@ -161,15 +157,17 @@ class MultiplicativeGRU(RecurrentBase, spec=SPEC):
     (B, T, I) with ``batch_first``), ``h`` (L*D, B, H), ``output`` (T, B, D*H).
     """
 
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, mult_bias: float = 1.0,
-                 device=None, dtype=None) -> None:
+                 device=None, dtype=None, **kwargs) -> None:
+        reject_proj_size(kwargs, "MultiplicativeGRU")
         super().__init__("MGRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, mult_bias=mult_bias,
                          device=device, dtype=dtype)
 
-    def _run_fused(self, x, h0, p, reverse):
+    def _fused_forward(self, x, state, p, reverse, need_grad):
         x = x.contiguous()
         I = x.shape[-1]
         xm = mult_input(x, p, self.mult_bias)
@@ -180,7 +178,15 @@ class MultiplicativeGRU(RecurrentBase, spec=SPEC):
         binit = None
         if b_ih is not None:
             binit = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_hh[2 * H:], b_ih[2 * H:]])
-        return _MGRUSeq.apply(xm, x, h0, wh, wx, binit, reverse)
+        return mgru_forward(xm, x, state[0], wh, wx, binit, reverse)
+
+    def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
+        H, I = self.hidden_size, x.shape[-1]
+        dxm, dx_direct, dh0, dWh, dWx, dbinit = mgru_backward(saved, reverse, *grads)
+        dx, dp = mult_input_grads(dxm, dx_direct, x, p, need_dx)
+        dp.update(gru_input_grads(dWx, dbinit if p["b_ih"] is not None else None, H))
+        dp.update(w_hm=dWh[:I].contiguous(), w_hh=dWh[I:].contiguous())
+        return dx, (dh0,), dp
 
     def _run_steps(self, x, h, p, reverse, rec: Optional[dict]):
         H = self.hidden_size

@@ -40,9 +40,9 @@ fixed constant instead.  ``proj_size`` is not supported (ValueError).
 Speed: ``W_m x_t + b_m`` is precomputed for all steps (one matmul); per step
 one matmul ``h [U_m; W_hh]^T`` gives the state part of ``m`` and of all four
 gates, one more ``x̂ W_ih^T`` the input part (the gates depend on ``h`` through
-``m`` so their input projection cannot leave the loop).  The recurrence is one
-:class:`torch.autograd.Function` with a hand-written BPTT; weight gradients
-are one matmul each after the loop.
+``m`` so their input projection cannot leave the loop).  The recurrence of a
+layer is one autograd node (:class:`~rnntui.cells.base.FusedLayer`) with a
+hand-written BPTT; weight gradients are accumulated in the backward loop.
 """
 
 from __future__ import annotations
@@ -52,14 +52,15 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .spec import CellSpec, Gate
 from rnntui.config.keys import Key
 
-from .base import (RecurrentBase, add_bias, fused_backward, gc_paused, in_time_order, proj_in,
-                   read_slots, record, slot_order, time_order)
-from .lstm import LSTMPointwise, to_internal
+from .spec import CellSpec, Gate
+from .base import RecurrentBase
+from .kernels import (add_bias, gc_paused, in_time_order, proj_in, read_slots, record, slot_order,
+                      time_order)
+from .lstm import LSTMPointwise, from_internal, to_internal
 
-__all__ = ["MultiplicativeLSTM", "mult_input"]
+__all__ = ["MultiplicativeLSTM", "mult_input", "mult_input_grads"]
 
 SPEC = CellSpec(
     name="mlstm", cls="MultiplicativeLSTM", title="multiplicative LSTM (seed 000)",
@@ -82,98 +83,109 @@ def mult_input(x: Tensor, p: dict, mult_bias: float) -> Tensor:
     return xm
 
 
-class _MLSTMSeq(torch.autograd.Function):
-    """Recurrence of one mLSTM layer/direction, feature-major inside.
+@gc_paused
+def mlstm_forward(xm: Tensor, x: Tensor, h0: Tensor, c0: Tensor, wcat: Tensor, w_ih: Tensor,
+                  reverse: bool, need_grad: bool):
+    """One mLSTM layer/direction, forward, feature-major inside.
 
     xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wcat (I+4H, H (+1)) =
     [[U_m; W_hh] | [0; b]] with the gate rows in the internal order o,i,f,g
     and b = b_ih + b_hh (no column without biases);  w_ih (4H, I) internal
-    order.  Slot buffers (see :func:`~rnntui.cells.lstm.slot_order`):
+    order.  Slot buffers (see :func:`~rnntui.cells.kernels.slot_order`):
     ``HX`` holds ``[h_{t-1}; 1]`` and ``EM`` holds ``[m; z; c_{t-1}]``, with
     ``m`` pre-filled with ``W_m x_t + b_m`` and ``z`` with 0.  Per step::
 
         [m; z] += wcat [h_{t-1}; 1];   x̂ = m ⊙ x_t;   z += W_ih x̂;   LSTM pointwise
     """
+    T, B, I = x.shape
+    G, Hin = wcat.shape[0] - I, wcat.shape[1]
+    H = G // 4
+    R, W, first = slot_order(T, reverse)
+    HX = x.new_empty((T + 1, Hin, B))
+    HX[first, :H] = h0.t()
+    if Hin > H:
+        read_slots(HX, reverse)[:, H] = 1.0
+    EM = x.new_empty((T + 1, I + 5 * H, B))
+    em = read_slots(EM, reverse)
+    em[:, :I] = xm.transpose(1, 2)
+    em[:, I:I + G] = 0.0
+    EM[first, I + G:] = c0.t()
+    XT = x.transpose(1, 2).contiguous()
+    XH = x.new_empty((T, I, B))
+    pw = LSTMPointwise(EM[:, I:], need_grad)
+    MZs, Ms, Zs = EM[:, :I + G].unbind(0), EM[:, :I].unbind(0), pw.Z
+    HXs, HXh, XTs, XHs = HX.unbind(0), HX[:, :H].unbind(0), XT.unbind(0), XH.unbind(0)
+    for t in range(T) if not reverse else range(T - 1, -1, -1):
+        r, w = R[t], W[t]
+        MZs[r].addmm_(wcat, HXs[r])                   # m = W_m x + b_m + U_m h; z = W_hh h + b
+        xh = torch.mul(Ms[r], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
+        Zs[r].addmm_(w_ih, xh)                         # z += W_ih x̂
+        pw.step(t, r, w, HXh[w])
+    out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
+    last = W[T - 1] if not reverse else W[0]
+    hT = HX[last, :H].t().contiguous()
+    cT = EM[last, I + G:].t().contiguous()
+    return (out, hT, cT), (XT, wcat, w_ih, HX, EM, XH, pw.FB, pw.K)
 
-    @staticmethod
-    @gc_paused
-    def forward(ctx, xm, x, h0, c0, wcat, w_ih, reverse: bool, grad_mode: bool):
-        T, B, I = x.shape
-        G, Hin = wcat.shape[0] - I, wcat.shape[1]
-        H = G // 4
-        need_grad = grad_mode and any(ctx.needs_input_grad)
-        R, W, first = slot_order(T, reverse)
-        HX = x.new_empty((T + 1, Hin, B))
-        HX[first, :H] = h0.t()
-        if Hin > H:
-            read_slots(HX, reverse)[:, H] = 1.0
-        EM = x.new_empty((T + 1, I + 5 * H, B))
-        em = read_slots(EM, reverse)
-        em[:, :I] = xm.transpose(1, 2)
-        em[:, I:I + G] = 0.0
-        EM[first, I + G:] = c0.t()
-        XT = x.transpose(1, 2).contiguous()
-        XH = x.new_empty((T, I, B))
-        pw = LSTMPointwise(EM[:, I:], need_grad)
-        MZs, Ms, Zs = EM[:, :I + G].unbind(0), EM[:, :I].unbind(0), pw.Z
-        HXs, HXh, XTs, XHs = HX.unbind(0), HX[:, :H].unbind(0), XT.unbind(0), XH.unbind(0)
-        for t in range(T) if not reverse else range(T - 1, -1, -1):
-            r, w = R[t], W[t]
-            MZs[r].addmm_(wcat, HXs[r])                   # m = W_m x + b_m + U_m h; z = W_hh h + b
-            xh = torch.mul(Ms[r], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
-            Zs[r].addmm_(w_ih, xh)                         # z += W_ih x̂
-            pw.step(t, r, w, HXh[w])
-        out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
-        last = W[T - 1] if not reverse else W[0]
-        hT = HX[last, :H].t().contiguous()
-        cT = EM[last, I + G:].t().contiguous()
-        if need_grad:
-            ctx.save_for_backward(XT, wcat, w_ih, HX, EM, XH, pw.FB, pw.K)
-            ctx.flags = reverse
-        return out, hT, cT
 
-    @staticmethod
-    @fused_backward
-    def backward(ctx, d_out, d_hT, d_cT):
-        XT, wcat, w_ih, HX, EM, XH, FB, K = ctx.saved_tensors
-        reverse = ctx.flags
-        T, I, B = XT.shape
-        G, Hin = w_ih.shape[0], wcat.shape[1]
-        H = G // 4
-        R, W, first = slot_order(T, reverse)
-        DH = HX.new_empty((T, H, B))
-        DH.copy_(d_out.transpose(1, 2))
-        DH[T - 1 if not reverse else 0].add_(d_hT.t())
-        DHs = DH.unbind(0)
-        dc = d_cT.t()
-        dWcat = HX.new_zeros((I + G, Hin))
-        dW_ih = HX.new_zeros((G, I))
-        DMG = HX.new_empty((T, I + G, B))                  # [dm; dz]
-        DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
-        DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
-        DZs = DMG[:, I:].unbind(0)
-        DXH = HX.new_empty((T, I, B))
-        DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
-        pw = LSTMPointwise(EM[:, I:], True, FB, K)
-        w_ih_t = w_ih.t().contiguous()
-        wcat_t = wcat[:, :H].t().contiguous()
-        dh0 = None
-        for t in range(T - 1, -1, -1) if not reverse else range(T):
-            r = R[t]
-            dc = pw.bwd_step(t, r, DHs[t], dc, DZo[t], DZr[t])
-            dz = DZs[t]
-            dxh = torch.mm(w_ih_t, dz, out=DXHs[t])       # dL/dx̂
-            torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
-            dmg = DMGs[t]
-            dWcat.addmm_(dmg, HXs[r].t())                  # dU_m, dW_hh, db
-            dW_ih.addmm_(dz, XHs[t].t())
-            if t != (0 if not reverse else T - 1):
-                DHs[t - 1 if not reverse else t + 1].addmm_(wcat_t, dmg)
-            else:
-                dh0 = torch.mm(wcat_t, dmg).t()
-        dxm = DMG[:, :I].transpose(1, 2)
-        dx = (DXH * read_slots(EM, reverse)[:, :I]).transpose(1, 2)   # dL/dx̂ ⊙ m
-        return dxm, dx, dh0, dc.t(), dWcat, dW_ih, None, None
+@gc_paused
+def mlstm_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor, d_cT: Tensor):
+    """BPTT of :func:`mlstm_forward` -> ``(dxm, dx, dh0, dc0, dwcat, dw_ih)``;
+    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I)."""
+    XT, wcat, w_ih, HX, EM, XH, FB, K = saved
+    T, I, B = XT.shape
+    G, Hin = w_ih.shape[0], wcat.shape[1]
+    H = G // 4
+    R, W, first = slot_order(T, reverse)
+    DH = HX.new_empty((T, H, B))
+    DH.copy_(d_out.transpose(1, 2))
+    DH[T - 1 if not reverse else 0].add_(d_hT.t())
+    DHs = DH.unbind(0)
+    dc = d_cT.t()
+    dWcat = HX.new_zeros((I + G, Hin))
+    dW_ih = HX.new_zeros((G, I))
+    DMG = HX.new_empty((T, I + G, B))                  # [dm; dz]
+    DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
+    DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
+    DZs = DMG[:, I:].unbind(0)
+    DXH = HX.new_empty((T, I, B))
+    DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
+    pw = LSTMPointwise(EM[:, I:], True, FB, K)
+    w_ih_t = w_ih.t().contiguous()
+    wcat_h = wcat[:, :H]
+    wcat_t = wcat_h.t().contiguous()
+    dh0 = None
+    for t in range(T - 1, -1, -1) if not reverse else range(T):
+        r = R[t]
+        dc = pw.bwd_step(t, r, DHs[t], dc, DZo[t], DZr[t])
+        dz = DZs[t]
+        dxh = torch.mm(w_ih_t, dz, out=DXHs[t])       # dL/dx̂
+        torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+        dmg = DMGs[t]
+        dWcat.addmm_(dmg, HXs[r].t())                  # dU_m, dW_hh, db
+        dW_ih.addmm_(dz, XHs[t].t())
+        if t != (0 if not reverse else T - 1):
+            DHs[t - 1 if not reverse else t + 1].addmm_(wcat_t, dmg)
+        else:
+            dh0 = torch.mm(dmg.t(), wcat_h)
+    dxm = DMG[:, :I].transpose(1, 2)
+    dx = (DXH * read_slots(EM, reverse)[:, :I]).transpose(1, 2)   # dL/dx̂ ⊙ m
+    return dxm, dx, dh0, dc.t().contiguous(), dWcat, dW_ih
+
+
+def mult_input_grads(dxm: Tensor, dx_direct: Tensor, x: Tensor, p: dict, need_dx: bool):
+    """Chain ``dL/dxm`` (xm = W_m x + b_m) into ``dx`` (T,B,I, contiguous,
+    plus ``dx_direct``), ``dW_m`` and ``db_m``."""
+    T, B, I = x.shape
+    dxm2 = dxm.reshape(T * B, I)
+    dp = {"w_im": torch.mm(dxm2.t(), x.reshape(T * B, I))}
+    if p["b_m"] is not None:
+        dp["b_m"] = dxm2.sum(0)
+    dx = None
+    if need_dx:
+        dx = torch.mm(dxm2, p["w_im"]).view(T, B, I)
+        dx += dx_direct
+    return dx, dp
 
 
 class MultiplicativeLSTM(RecurrentBase, spec=SPEC):
@@ -187,20 +199,21 @@ class MultiplicativeLSTM(RecurrentBase, spec=SPEC):
     ``output`` (T, B, D*H).
     """
 
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, mult_bias: float = 1.0,
                  device=None, dtype=None) -> None:
         if proj_size:
             raise ValueError(
-                f"proj_size is not supported by MultiplicativeLSTM (got proj_size={proj_size}); "
-                "allowed: 0"
+                f"proj_size argument is only supported for LSTM, not MultiplicativeLSTM "
+                f"(got proj_size={proj_size}; allowed: 0)"
             )
         super().__init__("MLSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, 0, mult_bias=mult_bias,
                          device=device, dtype=dtype)
 
-    def _run_fused(self, x, state, p, reverse):
+    def _fused_forward(self, x, state, p, reverse, need_grad):
         h0, c0 = state
         H = self.hidden_size
         x = x.contiguous()
@@ -210,9 +223,18 @@ class MultiplicativeLSTM(RecurrentBase, spec=SPEC):
         b = to_internal(add_bias(p["b_ih"], p["b_hh"]), H)
         if b is not None:                                                # [.. | [0; b]]
             wcat = torch.cat([wcat, torch.cat([b.new_zeros(I), b]).unsqueeze(1)], 1)
-        out, hT, cT = _MLSTMSeq.apply(xm, x, h0, c0, wcat, to_internal(p["w_ih"], H), reverse,
-                                      torch.is_grad_enabled())
-        return out, (hT, cT)
+        return mlstm_forward(xm, x, h0, c0, wcat, to_internal(p["w_ih"], H), reverse, need_grad)
+
+    def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
+        H, I = self.hidden_size, x.shape[-1]
+        dxm, dx_direct, dh0, dc0, dWcat, dW_ih = mlstm_backward(saved, reverse, *grads)
+        dx, dp = mult_input_grads(dxm, dx_direct, x, p, need_dx)
+        dp.update(w_hm=dWcat[:I, :H].contiguous(), w_hh=from_internal(dWcat[I:, :H], H),
+                  w_ih=from_internal(dW_ih, H))
+        if p["b_ih"] is not None:
+            db = from_internal(dWcat[I:, H], H)
+            dp.update(b_ih=db, b_hh=db.clone())
+        return dx, (dh0, dc0), dp
 
     def _run_steps(self, x, state, p, reverse, rec: Optional[dict]):
         h, c = state

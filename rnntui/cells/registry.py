@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import math
 import numbers
 import warnings
 from typing import Any, Optional

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from rnntui.config import Config, ConfigError
+from rnntui.config import Config
 from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from rnntui.engine.checkpoint import load_checkpoint
 from rnntui.engine.control import RunControl

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from rich.text import Text
 
 from rnntui.config import Config
-from rnntui.tasks.base import Batch, Task, ok_text, require
+from rnntui.tasks.base import Batch, Task, ok_text
 from rnntui.tasks.spec import Key, Metric, TaskSpec
 
 NOISE = 0.1
