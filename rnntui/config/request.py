@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from rnntui.config.presets import Preset, load_preset, parse_experiment
-from rnntui.config.schema import Config, ConfigError, build_config, field_names
+from rnntui.config.keys import show
+from rnntui.config.presets import TRIALS, Preset, load_preset, parse_experiment
+from rnntui.config.schema import Config, ConfigError, build_config, coerce, field_names
+from rnntui.config.schema import key as declared_key
 
 
 @dataclass
@@ -28,7 +30,9 @@ class Request:
 
 
 def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    """``--set KEY=VALUE`` items -> (config overrides, grid overrides, trials or None)."""
+    """``--set KEY=VALUE`` items -> (config overrides, grid overrides, trials or None).
+
+    A key given twice with values that mean different things is an error."""
     overrides: dict[str, Any] = {}
     grid: dict[str, Any] = {}
     trials = None
@@ -36,24 +40,41 @@ def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise ConfigError("--set", f"got {item!r}; expected KEY=VALUE, e.g. --set hidden_size=20")
+            raise ConfigError("--set", f"got {show(item)}; expected KEY=VALUE, e.g. --set hidden_size=20")
         if key == "trials":
+            _once(key, trials, value.strip(), lambda v: TRIALS.parse(v))
             trials = value.strip()
         elif key.startswith("grid."):
+            _once(key, grid.get(key[5:]), value.strip(), lambda v: v)
             grid[key[5:]] = value.strip()
         else:
+            _once(key, overrides.get(key), value, lambda v: coerce(key, v))
             overrides[key] = value
     return overrides, grid, trials
+
+
+def _once(key: str, old: Any, new: Any, parse: Any) -> None:
+    """ConfigError when ``key`` already has a value ``old`` that means something else than ``new``."""
+    if old is not None and parse(old) != parse(new):
+        raise ConfigError(key, f"given twice with different values ({show(old)} and {show(new)}); "
+                               f"allowed: one value")
 
 
 def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = None,
                  set_pairs: Iterable[str] = ()) -> Request:
     """defaults < preset < flags < ``--set`` pairs, every value and grid option checked.
 
-    An explicit flag or ``--set`` pins a key the preset's grid would vary."""
-    preset = load_preset(preset_name) if preset_name else None
+    A flag and a ``--set`` of the same key must agree (each is checked).  An
+    explicit flag or ``--set`` pins a key the preset's grid would vary."""
+    preset = load_preset(preset_name) if preset_name is not None else None
     overrides = {k: v for k, v in (flags or {}).items() if k in field_names()}
+    for name, value in overrides.items():
+        declared_key(name).validate(coerce(name, value))  # checked even when --set gives the key too
     set_over, grid_over, trials_over = split_set_pairs(set_pairs)
+    for name, value in set_over.items():
+        if name in overrides and coerce(name, overrides[name]) != coerce(name, value):
+            raise ConfigError(name, f"--{name.replace('_', '-')} {show(overrides[name])} and --set "
+                                    f"{name}={show(value)} disagree; allowed: give the key once")
     overrides.update(set_over)
     base = preset.values if preset else {}
     cfg = build_config(base, overrides)

@@ -12,13 +12,14 @@ drawn once at the start (or the task's held-out split).
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -38,6 +39,9 @@ from rnntui.engine.events import (
     Samples,
     StepMetrics,
 )
+from rnntui.engine.budget import check_memory
+from rnntui.engine.files import NoSpace
+from rnntui.engine.history import EVAL_ROWS, STEP_ROWS, Thinned
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
 from rnntui.tasks import Task, build_task
 
@@ -55,8 +59,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 RESUME_IDENTITY_KEYS = ("task", "cell", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias",
-                        "nonlinearity", "n_symbols", "copy_len", "mem_dim", "dataset", "loss")
-"""Config keys a resumed run must share with its checkpoint (they define the model or the data)."""
+                        "nonlinearity", "n_symbols", "copy_len", "mem_dim", "dataset", "val_fraction", "loss")
+"""Config keys a resumed run must share with its checkpoint (they define the model or the data).
+The optimiser keys may change: the new settings apply (see ``Trainer._load_optimizer``)."""
+
+
+class HistoryStore(Protocol):
+    """Where a run's metric lines live (the run directory's ``metrics.jsonl``)."""
+
+    def snapshot(self) -> bytes: ...
+
+    def write_lines(self, text: bytes) -> None: ...
 
 
 def scheduled_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
@@ -78,9 +91,27 @@ def check_resume(cfg: Config, payload: dict[str, Any]) -> None:
 
 def check_runnable(cfg: Config) -> None:
     """Raise ConfigError now for what only the task or the machine can judge
-    (task options, an unavailable device), before any file is written."""
+    (task options, an unavailable device, a run too large for this machine's
+    memory), before any file is written."""
     resolve_device(cfg.device)
-    build_task(cfg)
+    check_memory(cfg, build_task(cfg))
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a run that failed with ``exc``: ``no space left on <path>`` for a
+    full disk, ``out of memory`` for an allocation, else the exception's first line."""
+    if isinstance(exc, NoSpace):
+        return str(exc)
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower():
+        return f"out of memory ({text[:160]})" if text else "out of memory"
+    return f"{type(exc).__name__}: {text[:300]}".rstrip(": ")
+
+
+def _optimizer_kind(state: dict[str, Any]) -> str:
+    """Which optimiser a saved state dict belongs to (checkpoints before ``optimizer_name``)."""
+    group = (state.get("param_groups") or [{}])[0]
+    return "adam" if "betas" in group else "sgd" if "momentum" in group else "unknown"
 
 
 @dataclass
@@ -106,6 +137,7 @@ class Trainer:
         run_id: str | None = None,
         checkpoint_path: str | Path | None = None,
         resume: dict[str, Any] | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self.cfg = cfg
         self.callback = callback or (lambda event: None)
@@ -113,9 +145,13 @@ class Trainer:
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.resume = resume
-        self.steps: list[dict[str, Any]] = []
-        self.evals: list[dict[str, Any]] = []
+        self.history = history
+        # in memory, bounded (engine.history); the whole curve is in the history store
+        self.steps: list[dict[str, Any]] = Thinned(cap=STEP_ROWS)
+        self.evals: list[dict[str, Any]] = Thinned(cap=EVAL_ROWS)
         self.step = 0
+        self.elapsed_before = 0.0  # seconds trained before a resume: elapsed times continue
+        self._inherited = b""  # the metric lines a resumed run starts its history with
         # training loss summed since the last logged row; saved in checkpoints so a
         # resumed run logs exactly the rows an uninterrupted one would
         self.window_loss, self.window_n = 0.0, 0
@@ -151,11 +187,7 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.task = build_task(cfg)
             self.model = build_model(cfg, self.task).to(self.device)
-        params = self.model.parameters()
-        if cfg.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        else:
-            self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self.optimizer = self._make_optimizer()
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         self.eval_sets = self.task.eval_sets(eval_gen)
@@ -165,6 +197,38 @@ class Trainer:
         if self.resume is not None:
             self._load_resume(self.resume)
 
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        cfg, params = self.cfg, self.model.parameters()  # type: ignore[union-attr]
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+    def _optimizer_settings(self) -> dict[str, float]:
+        """The config's settings of this run's optimiser, as its param groups hold them."""
+        cfg = self.cfg
+        settings = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+        if cfg.optimizer == "sgd":
+            settings["momentum"] = cfg.momentum
+        return settings
+
+    def _load_optimizer(self, ckpt: dict[str, Any]) -> None:
+        """Continue the checkpoint's optimiser with this run's settings.
+
+        The same optimiser: its state (Adam's moments, SGD's momentum buffers) is
+        loaded, then this config's lr, weight_decay and momentum replace the saved
+        ones (``load_state_dict`` would otherwise bring the old values back, and a
+        resume with ``--set weight_decay=0.5`` would train with the old one).
+        Another optimiser (adam -> sgd): no state carries over (SGD has no use for
+        Adam's moments); it starts fresh from the loaded weights, and the log says so."""
+        saved = ckpt.get("optimizer_name") or _optimizer_kind(ckpt["optimizer"])
+        if saved != self.cfg.optimizer:
+            self._emit(Log(self.run_id, f"optimizer changed from {saved} to {self.cfg.optimizer}: "
+                                        f"its state starts fresh"))
+            return
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        for group in self.optimizer.param_groups:
+            group.update(self._optimizer_settings())
+
     def _load_resume(self, ckpt: dict[str, Any]) -> None:
         assert self.model is not None and self.task is not None
         saved = ckpt.get("config", {}) if isinstance(ckpt.get("config"), dict) else {}
@@ -172,37 +236,96 @@ class Trainer:
         if changed:
             was = ", ".join(f"{k}={saved[k]!r}" for k in changed)
             now = ", ".join(f"{k}={getattr(self.cfg, k)!r}" for k in changed)
-            raise ConfigError("resume", f"the checkpoint was made with {was}, this run has {now}")
+            raise ConfigError("resume", f"the checkpoint was made with {was}, this run has {now} "
+                                        f"(differing: {', '.join(changed)})")
         try:
             self.model.load_state_dict(ckpt["model"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self._load_optimizer(ckpt)
             self.data_gen.set_state(ckpt["data_rng"])
             torch.set_rng_state(ckpt["torch_rng"])
             self.task.load_state_dict(ckpt.get("task_state", {}))
             self.step = int(ckpt["step"])
-            self.steps = list(ckpt.get("steps", []))
-            self.evals = list(ckpt.get("evals", []))
+            self.steps = Thinned(ckpt.get("steps", []), cap=STEP_ROWS, seen=ckpt.get("steps_seen"))
+            self.evals = Thinned(ckpt.get("evals", []), cap=EVAL_ROWS, seen=ckpt.get("evals_seen"))
             self.window_loss = float(ckpt.get("window_loss", 0.0))
             self.window_n = int(ckpt.get("window_n", 0))
-        except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            self.elapsed_before = float(ckpt.get("elapsed_s", 0.0))
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError("resume", f"the checkpoint does not fit this run ({first})") from None
+        dropped = self._drop_closing_eval()
+        self._inherited = self._inherited_lines(ckpt, dropped)
+
+    def _on_schedule(self, step: int) -> bool:
+        return step % self.cfg.eval_every == 0 or step == self.total_steps
+
+    def _drop_closing_eval(self) -> bool:
+        """A run stopped between evaluations ended with one more, at the step it
+        stopped; the resumed run's history has no such row (an uninterrupted run
+        has none).  True when one was dropped."""
+        if self.evals and self.evals[-1]["step"] == self.step and not self._on_schedule(self.step):
+            self.evals = Thinned(self.evals[:-1], cap=EVAL_ROWS, seen=self.evals.seen - 1)
+            return True
+        return False
+
+    def _inherited_lines(self, ckpt: dict[str, Any], dropped: bool) -> bytes:
+        """The checkpoint's metric lines, as the resumed run's metrics.jsonl starts:
+        the lines its run directory had (byte for byte), less a dropped closing
+        evaluation; for a checkpoint made without a run directory, its rows in the
+        fields and order live rows have."""
+        if "metrics_log" in ckpt:
+            lines = ckpt["metrics_log"].numpy().tobytes().splitlines(keepends=True)
+            if dropped:
+                for i in range(len(lines) - 1, -1, -1):
+                    try:
+                        row = json.loads(lines[i])
+                    except ValueError:
+                        raise ConfigError("resume", "the checkpoint's metric history is damaged") from None
+                    if isinstance(row, dict) and row.get("event") == "eval" and row.get("step") == self.step:
+                        del lines[i]
+                        break
+            return b"".join(lines)
+        run_id = ckpt.get("run_id", self.run_id)
+        out = []
+        for row in self.steps:
+            lr = scheduled_lr(self.cfg.lr, self.cfg.lr_schedule, row["step"] - 1, self.total_steps)
+            out.append({"event": "step", "run_id": run_id, "step": row["step"], "epoch": row["epoch"],
+                        "loss": row["loss"], "grad_norm": row["grad_norm"], "lr": lr, "elapsed_s": None,
+                        "steps_per_s": None})
+        out += [{"event": "eval", "run_id": run_id, **row} for row in self.evals]
+        out.sort(key=lambda r: (r["step"], r["event"] == "eval"))
+        return "".join(json.dumps(r) + "\n" for r in out).encode("utf-8")
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None
-        return {
+        payload = {
             "config": self.cfg.to_dict(),
+            "run_id": self.run_id,
             "step": self.step,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_name": self.cfg.optimizer,
             "data_rng": self.data_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "steps": self.steps,
-            "evals": self.evals,
+            "steps": list(self.steps),
+            "evals": list(self.evals),
+            "steps_seen": self.steps.seen,
+            "evals_seen": self.evals.seen,
             "window_loss": self.window_loss,
             "window_n": self.window_n,
+            "elapsed_s": self.elapsed_s(),
             "task_state": self.task.state_dict(),
         }
+        if self.history is not None:
+            raw = self.history.snapshot()
+            payload["metrics_log"] = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw \
+                else torch.zeros(0, dtype=torch.uint8)
+        return payload
+
+    def elapsed_s(self) -> float:
+        """Seconds of training so far, counting those before a resume."""
+        start = getattr(self, "_start", None)
+        return self.elapsed_before if start is None else time.perf_counter() - start
 
     def save(self, path: str | Path | None = None) -> Path | None:
         target = Path(path) if path else self.checkpoint_path
@@ -214,9 +337,17 @@ class Trainer:
 
     # ---------------------------------------------------------------- run
     def run(self) -> RunResult:
+        """Train to the end, a stop or a failure.  Raises ConfigError (bad input,
+        found in set-up); everything after that ends as a RunResult, with the
+        history kept: a full disk or too little memory is a failed run."""
         start = time.perf_counter()
-        self.setup()
+        try:
+            self.setup()
+        except (MemoryError, RuntimeError) as exc:  # a model or data set too large to allocate
+            return self._fail(start, 0, failure_reason(exc))
         assert self.model is not None and self.task is not None
+        start -= self.elapsed_before
+        self._start = start
         cfg, model, task = self.cfg, self.model, self.task
         params = count_params(model)
         self._emit(
@@ -236,6 +367,9 @@ class Trainer:
         window_start = time.perf_counter()
         final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
         try:
+            if self.history is not None and self._inherited:
+                self.history.write_lines(self._inherited)
+            self._inherited = b""
             while self.step < self.total_steps:
                 if self.control.paused:
                     self.control.wait_while_paused()
@@ -255,22 +389,22 @@ class Trainer:
                     self._log_step(self.window_loss / self.window_n, grad_norm,
                                    self.window_n / max(now - window_start, 1e-9), start)
                     self.window_loss, self.window_n, window_start = 0.0, 0, now
-                if self.step % cfg.eval_every == 0 or self.step == self.total_steps:
+                if self._on_schedule(self.step):
                     final = self._evaluate()
                 self.control.run_calls()
                 if self.control.take_checkpoint_request() or (
                     cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                 ):
                     self.save()
-        except Exception as exc:  # a bug or a runtime error: report it, keep the history
-            return self._fail(start, params, f"{type(exc).__name__}: {exc}")
-        aborted = self.control.aborted
-        if not aborted and self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
-            final = self._evaluate()
+            aborted = self.control.aborted
+            if not aborted and self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
+                final = self._evaluate()
+            if not aborted:
+                self.save()
+        except Exception as exc:  # a full disk, a bug, a runtime error: report it, keep the history
+            return self._fail(start, params, failure_reason(exc))
         wall = time.perf_counter() - start
         stopped = self.control.cancelled and self.step < self.total_steps
-        if not aborted:
-            self.save()
         self._emit(RunFinished(self.run_id, step=self.step, final=final, wall_time_s=wall, stopped=stopped))
         return RunResult("stopped" if stopped else "finished", self.step, final, wall, params,
                          steps=self.steps, evals=self.evals)

@@ -17,11 +17,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
+
+from rnntui.engine.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -207,16 +207,10 @@ def aggregate(points: Sequence[GridPoint], trials: int, outcomes: Iterable[RunOu
 
 # ------------------------------------------------------------------ writers
 def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a reader never sees half a table."""
+    """Write via a temporary file and a rename, so a reader never sees half a table
+    (NoSpace on a full disk, the old table kept)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, sync=False)
 
 
 def rows_to_csv(rows: Sequence[Row], names: Sequence[str]) -> str:

@@ -220,16 +220,19 @@ class ExperimentRunner:
 
     def run(self) -> Iterator[RunOutcome]:
         exp = self.experiment
-        exp.out_dir.mkdir(parents=True, exist_ok=True)
-        exp.started_at = time.perf_counter()
-        exp.write()
-        order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
-        if self.workers == 0:
-            yield from self._run_here(order)
-        else:
-            yield from self._run_pool(order)
-        exp.wall_time_s = time.perf_counter() - exp.started_at
-        exp.write()
+        exp.claim_dir()  # locked until the runs end: a second experiment cannot write here meanwhile
+        try:
+            exp.started_at = time.perf_counter()
+            exp.write()
+            order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
+            if self.workers == 0:
+                yield from self._run_here(order)
+            else:
+                yield from self._run_pool(order)
+            exp.wall_time_s = time.perf_counter() - exp.started_at
+            exp.write()
+        finally:
+            exp.release_dir()
 
     def _run_here(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         for spec in order:

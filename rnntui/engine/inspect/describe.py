@@ -37,6 +37,7 @@ def describe_model(cfg: Config, input_size: int | None = None, batch: int | None
     input_size = input_size or task_in
     batch = batch or cfg.batch_size
     seq_len = seq_len or cfg.seq_len
+    _check_fits(cfg, input_size, task_out, batch, seq_len if shapes else 0)
     cell = meta_cell(cfg, input_size)
     rows = parameter_table(cell)
     total = parameter_total(rows)
@@ -68,3 +69,15 @@ def describe_model(cfg: Config, input_size: int | None = None, batch: int | None
         "model_total": total + head_total,
         "shapes": [case.to_json() for case in shape_cases(cfg, input_size, batch, seq_len)] if shapes else [],
     }
+
+
+def _check_fits(cfg: Config, input_size: int, output_size: int, batch: int, seq_len: int) -> None:
+    """Refuse (ConfigError naming the key) tables whose model or example batch would
+    not fit in memory: the weights are made real (zeros) to run the shape cases,
+    and the packed case pads a full ``(B, T, I)`` batch."""
+    from rnntui.engine.budget import BYTES, check_fits, parameter_count
+
+    data_key = "input_size" if input_size > batch else "batch"
+    parts = {"hidden_size": parameter_count(cfg, input_size, output_size) * BYTES * 2,
+             data_key: batch * seq_len * input_size * BYTES * 3}
+    check_fits(parts, "this table", {**cfg.to_dict(), "batch": batch, "input_size": input_size})
