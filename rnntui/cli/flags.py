@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from rnntui.cli.exit_codes import EXIT_BAD_INPUT
+from rnntui.config.keys import one_line
 from rnntui.config.schema import KEYS
 
 
@@ -13,7 +14,7 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit with EXIT_BAD_INPUT."""
 
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:

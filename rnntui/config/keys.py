@@ -57,6 +57,15 @@ def show(value: Any, limit: int = MAX_ECHO) -> str:
     return shorten(printable(text), limit)
 
 
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` as one printable line of at most about ``limit`` characters
+    (the middle is cut: the start names the key, the end says what is allowed)."""
+    message = printable(str(message).strip())
+    if len(message) > limit:
+        message = message[:limit // 2] + " … " + message[-limit // 3:]
+    return message
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid.  ``key`` names the offending field.
 
@@ -64,9 +73,7 @@ class ConfigError(ValueError):
     characters, whoever built it."""
 
     def __init__(self, key: str, message: str) -> None:
-        key, message = shorten(printable(str(key)), 80), printable(str(message))
-        if len(message) > MAX_MESSAGE:
-            message = message[:MAX_MESSAGE // 2] + " … " + message[-MAX_MESSAGE // 3:]
+        key, message = shorten(printable(str(key)), 80), one_line(message)
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message

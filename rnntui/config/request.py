@@ -32,7 +32,8 @@ class Request:
 def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """``--set KEY=VALUE`` items -> (config overrides, grid overrides, trials or None).
 
-    A key given twice with values that mean different things is an error."""
+    A key given twice takes the later value; the earlier one is still checked
+    (nothing is accepted unseen)."""
     overrides: dict[str, Any] = {}
     grid: dict[str, Any] = {}
     trials = None
@@ -42,22 +43,18 @@ def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any
         if not sep or not key:
             raise ConfigError("--set", f"got {show(item)}; expected KEY=VALUE, e.g. --set hidden_size=20")
         if key == "trials":
-            _once(key, trials, value.strip(), lambda v: TRIALS.parse(v))
+            if trials is not None:
+                TRIALS.validate(TRIALS.parse(trials))
             trials = value.strip()
         elif key.startswith("grid."):
-            _once(key, grid.get(key[5:]), value.strip(), lambda v: v)
+            if key[5:] in grid:
+                parse_experiment({key[5:]: grid[key[5:]]}, 1)
             grid[key[5:]] = value.strip()
         else:
-            _once(key, overrides.get(key), value, lambda v: coerce(key, v))
+            if key in overrides:
+                declared_key(key).validate(coerce(key, overrides[key]))
             overrides[key] = value
     return overrides, grid, trials
-
-
-def _once(key: str, old: Any, new: Any, parse: Any) -> None:
-    """ConfigError when ``key`` already has a value ``old`` that means something else than ``new``."""
-    if old is not None and parse(old) != parse(new):
-        raise ConfigError(key, f"given twice with different values ({show(old)} and {show(new)}); "
-                               f"allowed: one value")
 
 
 def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = None,

@@ -187,12 +187,12 @@ def load_mnist(
     found = {part: find_file(folder, stem) for part, stem in PARTS.items()}
     missing = [PARTS[part] for part, path in found.items() if path is None]
     if missing:
+        if folder.exists() and not folder.is_dir():
+            raise MnistMissing(f"{folder} is not a folder (MNIST files go in a folder)")
         offline = bool(os.environ.get("RNNTUI_OFFLINE"))
         if not download_missing or offline or not mirrors:
             why = "RNNTUI_OFFLINE is set" if offline and download_missing else "downloading is off"
             raise MnistMissing(_missing_message(folder, missing, why))
-        if folder.exists() and not folder.is_dir():
-            raise MnistMissing(f"{folder} is not a folder (MNIST files go in a folder)")
         created = [p for p in (folder, *folder.parents) if not p.exists()]
         close = None
         if progress is None:

@@ -4,11 +4,12 @@ A checkpoint is a plain dict of tensors and builtin values — model and optimis
 state, the step, the data generator's and torch's RNG states, the config and the
 metric history — so resuming continues the same curve.
 
-On disk it is a torch file holding ``{"format", "version", "sha256", "payload"}``:
-``payload`` is the checkpoint dict serialised by ``torch.save`` (as a ``uint8``
-tensor) and ``sha256`` its digest, so a single flipped byte anywhere is refused
-(torch's own reader checks no checksum).  Every field is then checked for type
-and range (:data:`FIELDS`) before any of it reaches the trainer.
+The file is what ``torch.save`` writes (a zip archive; ``torch.load`` reads it
+as it is), sealed with the SHA-256 of all its bytes in the zip archive's
+comment, which torch's reader skips.  Torch checks no checksum of its own, so
+without the seal a flipped byte in a tensor would load as a different weight;
+with it, a change to any byte of the file is refused.  Every field is then
+checked for type and range (:data:`FIELDS`) before any of it reaches the trainer.
 """
 
 from __future__ import annotations
@@ -18,39 +19,61 @@ import io
 import math
 import pickle
 import stat
+import struct
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from rnntui.config.keys import show
+from rnntui.config.keys import one_line, show
 from rnntui.config.schema import MAX_STEPS
 from rnntui.engine.files import show_path, write_atomic
 
 FORMAT = "rnntui-checkpoint"
 VERSION = 2
+SEAL = b"rnntui-sha256:"
+"""The zip comment starts with this, then the hex digest of the unsealed file."""
+_EOCD = b"PK\x05\x06"  # the zip's end-of-central-directory record: 22 bytes, then the comment
+_EOCD_SIZE = 22
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file cannot be used; the message says why."""
+    """A checkpoint file cannot be used; the message (one printable line) says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
-def _serialise(data: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(data, buffer)
-    return buffer.getvalue()
+def seal(data: bytes) -> bytes:
+    """``data`` (a zip archive without a comment, as torch.save writes it) with its
+    SHA-256 as the archive comment."""
+    if data[-_EOCD_SIZE:-_EOCD_SIZE + 4] != _EOCD or data[-2:] != b"\0\0":
+        raise ValueError("torch.save did not end its archive with an empty comment")
+    comment = SEAL + hashlib.sha256(data).hexdigest().encode("ascii")
+    return data[:-2] + struct.pack("<H", len(comment)) + comment
+
+
+def unseal(raw: bytes) -> tuple[bytes, str] | None:
+    """(the unsealed bytes, the digest the seal holds), or None when ``raw`` has no seal."""
+    at = raw.rfind(_EOCD, max(0, len(raw) - _EOCD_SIZE - 0xFFFF))
+    if at < 0 or len(raw) < at + _EOCD_SIZE:
+        return None
+    (length,) = struct.unpack("<H", raw[at + 20:at + 22])
+    comment = raw[at + _EOCD_SIZE:]
+    if len(comment) != length or not comment.startswith(SEAL):
+        return None
+    return raw[:at + 20] + b"\0\0", comment[len(SEAL):].decode("ascii", "replace")
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` to ``path`` with its digest, atomically (see
+    """Write ``payload`` to ``path``, sealed, atomically (see
     :func:`~rnntui.engine.files.write_atomic`: NoSpace on a full disk, and the
     old file is kept)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob = _serialise(payload)
-    outer = {"format": FORMAT, "version": VERSION, "sha256": hashlib.sha256(blob).hexdigest(),
-             "payload": torch.frombuffer(bytearray(blob), dtype=torch.uint8)}
-    return write_atomic(path, _serialise(outer))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": VERSION, **payload}, buffer)
+    return write_atomic(path, seal(buffer.getvalue()))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -61,28 +84,26 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     name = show_path(path)
     try:
         mode = path.stat().st_mode
-    except OSError:
+        if not stat.S_ISREG(mode):
+            raise CheckpointError(f"checkpoint {name!r} is not a regular file")
+        raw = path.read_bytes()
+    except FileNotFoundError:
         raise CheckpointError(f"checkpoint {name!r} does not exist") from None
-    if not stat.S_ISREG(mode):
-        raise CheckpointError(f"checkpoint {name!r} is not a regular file")
-    outer = _load(path, name)
-    if not isinstance(outer, dict) or outer.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {name!r} is not an rnntui checkpoint")
-    if outer.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint {name!r} has version {_short(outer.get('version'))}; "
-                              f"this rnntui reads {VERSION}")
-    blob, digest = outer.get("payload"), outer.get("sha256")
-    if not (isinstance(blob, torch.Tensor) and blob.dtype == torch.uint8 and blob.dim() == 1
-            and isinstance(digest, str)):
-        raise CheckpointError(f"checkpoint {name!r} is damaged (no payload and checksum)")
-    raw = blob.numpy().tobytes()
-    if hashlib.sha256(raw).hexdigest() != digest:
-        raise CheckpointError(f"checkpoint {name!r} is damaged: its contents do not match their checksum")
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {name!r} cannot be read: {exc.strerror or exc}") from None
+    sealed = unseal(raw)
+    if sealed is not None and hashlib.sha256(sealed[0]).hexdigest() != sealed[1]:
+        raise CheckpointError(f"checkpoint {name!r} is damaged: its bytes do not match their checksum")
     data = _load(io.BytesIO(raw), name)
-    if not isinstance(data, dict):
-        raise CheckpointError(f"checkpoint {name!r} is damaged (its payload is not a dict)")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {name!r} is not an rnntui checkpoint")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint {name!r} has version {show(data.get('version'))}; "
+                              f"this rnntui reads {VERSION}")
+    if sealed is None:
+        raise CheckpointError(f"checkpoint {name!r} is damaged: it has no checksum")
     check_fields(data, name)
-    return {"format": FORMAT, "version": VERSION, **data}
+    return data
 
 
 def _load(source: Any, name: str) -> Any:
@@ -95,14 +116,10 @@ def _load(source: Any, name: str) -> Any:
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         if "weights_only" in first:
             first = type(exc).__name__
-        raise CheckpointError(f"checkpoint {name!r} cannot be read: {_short(first, 120)}") from None
+        raise CheckpointError(f"checkpoint {name!r} cannot be read: {first}") from None
 
 
 # ------------------------------------------------------------------ fields
-def _short(value: Any, limit: int = 60) -> str:
-    return show(value, limit) if not isinstance(value, str) or len(value) > limit else value
-
-
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -179,7 +196,7 @@ def check_fields(data: dict[str, Any], name: str = "checkpoint") -> None:
         except (RecursionError, TypeError, ValueError):
             good = False
         if not good:
-            raise CheckpointError(f"checkpoint {name!r}: field {field!r}: got {_short(value)}; allowed: {allowed}")
+            raise CheckpointError(f"checkpoint {name!r}: field {field!r}: got {show(value)}; allowed: {allowed}")
     step = data.get("step", MAX_STEPS)
     for field in ("steps", "evals"):
         rows = data.get(field, [])
