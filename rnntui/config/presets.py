@@ -132,7 +132,7 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError("preset", f"{show(str(path))}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer past the digit limit
         raise ConfigError("preset", f"{show(str(path))}: not valid TOML ({exc})") from None
     except RecursionError:
         raise ConfigError("preset", f"{show(str(path))}: nested too deeply; allowed: top-level keys and a "
@@ -151,7 +151,7 @@ def load_preset(name_or_path: str) -> Preset:
         for key in values:
             if key not in field_names():
                 coerce(key, values[key])  # raises the 'unknown setting' error
-        grid, trials = parse_experiment(data.get("grid", {}), data.get("trials", 1))
+        grid, trials = parse_experiment(data.get("grid", {}), data.get("trials", 1), text=False)
         build_config(values)
         for key, options in grid.items():
             for option in options:
@@ -179,15 +179,17 @@ def parse_list_text(text: str) -> list[str]:
     return parts
 
 
-def parse_experiment(grid: Any, trials: Any) -> tuple[dict[str, list[Any]], int]:
-    """Check a ``[grid]`` table and ``trials`` count."""
+def parse_experiment(grid: Any, trials: Any, text: bool = True) -> tuple[dict[str, list[Any]], int]:
+    """Check a ``[grid]`` table and ``trials`` count.  ``text``: a grid value may be
+    list text (``"[a, b]"``, as ``--set grid.KEY=...`` gives it); a preset's must
+    be a TOML list."""
     if not isinstance(grid, dict):
         raise ConfigError("grid", f"got {show(grid)}; allowed: a table of config key = [values]")
     out: dict[str, list[Any]] = {}
     for key, options in grid.items():
         if key not in field_names():
             coerce(key, None)
-        if isinstance(options, str):
+        if isinstance(options, str) and text:
             try:
                 options = parse_list_text(options) if len(options) <= MAX_TEXT else None
             except ValueError as exc:

@@ -172,7 +172,7 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
               "a list of {step, epoch, metrics} rows"),
     "steps_seen": (_step, f"an integer from 0 to {MAX_STEPS}"),
     "evals_seen": (_step, f"an integer from 0 to {MAX_STEPS}"),
-    "window_loss": (_finite, "a finite number"),
+    "window_loss": (lambda v: _finite(v) and v >= 0, "a finite number >= 0 (a sum of losses)"),
     "window_n": (_step, f"an integer from 0 to {MAX_STEPS}"),
     "elapsed_s": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
     "task_state": (_str_dict, "a dict"),
@@ -208,6 +208,9 @@ def check_fields(data: dict[str, Any], name: str = "checkpoint") -> None:
         if seen < len(rows):
             raise CheckpointError(f"checkpoint {name!r}: field '{field}_seen': got {seen}; allowed: at least "
                                   f"the {len(rows)} rows of {field!r}")
+    if data.get("window_n", 0) == 0 and data.get("window_loss", 0.0) != 0:
+        raise CheckpointError(f"checkpoint {name!r}: field 'window_loss': got {show(data['window_loss'])}; "
+                              f"allowed: 0 when window_n is 0")
     if data.get("window_n", 0) > step:
         raise CheckpointError(f"checkpoint {name!r}: field 'window_n': got {data['window_n']}; allowed: at most "
                               f"the step, {step}")
