@@ -5,6 +5,7 @@ uninterrupted ones, and what is read back from a run directory is checked."""
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -206,13 +207,22 @@ def test_a_signal_mid_run_stops_cleanly(tmp_path, signum, code) -> None:
     assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] > 0
 
 
-def test_a_signal_during_start_up_exits_at_once(tmp_path) -> None:
+@pytest.mark.parametrize("signum, delay", [(signal.SIGTERM, 0.3), (signal.SIGINT, 0.15), (signal.SIGINT, 0.6),
+                                           (signal.SIGINT, 1.2)])
+def test_a_signal_during_start_up_exits_at_once(tmp_path, signum, delay) -> None:
+    """Ctrl-C in the middle of `import torch` ends with one line, never an ImportError."""
     proc = _start(tmp_path, "--out", "run")
-    time.sleep(0.3)  # importing: nothing written yet
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
+    time.sleep(delay)  # importing, reading the preset, building the task
+    proc.send_signal(signum)
+    code = proc.wait(timeout=60)
     err = proc.stderr.read()
-    assert "Traceback" not in err and err.strip().splitlines()[-1] in ("rnntui: terminated", "[rnntui] results in run")
+    assert "Traceback" not in err and "Error" not in err, err
+    if code == -signum:  # so early that the interpreter had not started yet: its default action
+        assert err == ""
+        return
+    assert code == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum]
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    assert err.strip().splitlines()[-1] in (f"rnntui: {word}", "[rnntui] results in run")
 
 
 def test_a_reader_that_leaves_stops_the_run_without_failing_it(tmp_path) -> None:
@@ -286,3 +296,46 @@ def test_a_run_directory_reads_back_with_a_cut_last_line(tmp_path) -> None:
     (out / "metrics.jsonl").write_text(text + '{"event": "step", "st')  # killed mid-line
     record = RunRecord.from_run_dir(str(out))
     assert record.status == "finished" and [r["step"] for r in record.evals] == [10, 20]
+
+
+def test_an_experiment_whose_reader_leaves_stops_cleanly(tmp_path) -> None:
+    from rnntui.cli.experiment import run_experiment_headless
+    from rnntui.config.request import make_request
+
+    class OneLine:
+        """stdout of `| head -1`: the second line finds the pipe closed."""
+
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> None:
+            if self.lines:
+                raise BrokenPipeError(32, "Broken pipe")
+            self.lines.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    request = make_request("smoke", {}, ["steps=10", "eval_every=5", "eval_size=16", "trials=3"])
+    err = io.StringIO()
+    out = OneLine()
+    code = run_experiment_headless(request, out_dir=tmp_path / "exp", json_lines=True, stdout=out, stderr=err,
+                                   workers=0)
+    assert code == 141 and json.loads(out.lines[0])["event"] == "experiment_started"
+    results = json.loads((tmp_path / "exp" / "results.json").read_text())
+    assert all(run["status"] in ("finished", "stopped", "cancelled") for run in results["runs"])
+    assert "Traceback" not in err.getvalue()
+
+
+def test_two_experiments_cannot_share_a_directory(tmp_path) -> None:
+    from rnntui.config.request import make_request
+    from rnntui.engine.experiment.grid import Experiment
+
+    request = make_request("smoke", {}, ["steps=4", "trials=2"])
+    first = Experiment.from_request(request, tmp_path / "exp", check=False)
+    first.claim_dir()
+    try:
+        with pytest.raises(ConfigError, match="is in use by another rnntui run"):
+            Experiment.from_request(request, tmp_path / "exp", check=False).claim_dir()
+    finally:
+        first.release_dir()

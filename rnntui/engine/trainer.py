@@ -12,7 +12,6 @@ drawn once at the start (or the task's held-out split).
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
@@ -43,6 +42,7 @@ from rnntui.engine.budget import check_memory
 from rnntui.engine.files import NoSpace
 from rnntui.engine.history import EVAL_ROWS, STEP_ROWS, Thinned
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
+from rnntui.engine.resume import check_identity, drop_closing_eval, inherited_lines, load_optimizer, make_optimizer
 from rnntui.tasks import Task, build_task
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -55,13 +55,12 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device", f"got {name!r} but CUDA is not available here; allowed: cpu, auto")
-    return torch.device(name)
-
-
-RESUME_IDENTITY_KEYS = ("task", "cell", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias",
-                        "nonlinearity", "n_symbols", "copy_len", "mem_dim", "dataset", "val_fraction", "loss")
-"""Config keys a resumed run must share with its checkpoint (they define the model or the data).
-The optimiser keys may change: the new settings apply (see ``Trainer._load_optimizer``)."""
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ConfigError("device", f"got {name!r} but this machine has {count} CUDA device{'s' * (count != 1)}; "
+                                    f"allowed: cpu, auto, cuda, cuda:0..cuda:{count - 1}")
+    return device
 
 
 class HistoryStore(Protocol):
@@ -106,12 +105,6 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower():
         return f"out of memory ({text[:160]})" if text else "out of memory"
     return f"{type(exc).__name__}: {text[:300]}".rstrip(": ")
-
-
-def _optimizer_kind(state: dict[str, Any]) -> str:
-    """Which optimiser a saved state dict belongs to (checkpoints before ``optimizer_name``)."""
-    group = (state.get("param_groups") or [{}])[0]
-    return "adam" if "betas" in group else "sgd" if "momentum" in group else "unknown"
 
 
 @dataclass
@@ -187,7 +180,7 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.task = build_task(cfg)
             self.model = build_model(cfg, self.task).to(self.device)
-        self.optimizer = self._make_optimizer()
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         self.eval_sets = self.task.eval_sets(eval_gen)
@@ -197,50 +190,15 @@ class Trainer:
         if self.resume is not None:
             self._load_resume(self.resume)
 
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        cfg, params = self.cfg, self.model.parameters()  # type: ignore[union-attr]
-        if cfg.optimizer == "adam":
-            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-
-    def _optimizer_settings(self) -> dict[str, float]:
-        """The config's settings of this run's optimiser, as its param groups hold them."""
-        cfg = self.cfg
-        settings = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
-        if cfg.optimizer == "sgd":
-            settings["momentum"] = cfg.momentum
-        return settings
-
-    def _load_optimizer(self, ckpt: dict[str, Any]) -> None:
-        """Continue the checkpoint's optimiser with this run's settings.
-
-        The same optimiser: its state (Adam's moments, SGD's momentum buffers) is
-        loaded, then this config's lr, weight_decay and momentum replace the saved
-        ones (``load_state_dict`` would otherwise bring the old values back, and a
-        resume with ``--set weight_decay=0.5`` would train with the old one).
-        Another optimiser (adam -> sgd): no state carries over (SGD has no use for
-        Adam's moments); it starts fresh from the loaded weights, and the log says so."""
-        saved = ckpt.get("optimizer_name") or _optimizer_kind(ckpt["optimizer"])
-        if saved != self.cfg.optimizer:
-            self._emit(Log(self.run_id, f"optimizer changed from {saved} to {self.cfg.optimizer}: "
-                                        f"its state starts fresh"))
-            return
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        for group in self.optimizer.param_groups:
-            group.update(self._optimizer_settings())
-
     def _load_resume(self, ckpt: dict[str, Any]) -> None:
+        """Continue from ``ckpt`` (see :mod:`rnntui.engine.resume`); ConfigError when it does not fit."""
         assert self.model is not None and self.task is not None
-        saved = ckpt.get("config", {}) if isinstance(ckpt.get("config"), dict) else {}
-        changed = [k for k in RESUME_IDENTITY_KEYS if k in saved and saved[k] != getattr(self.cfg, k)]
-        if changed:
-            was = ", ".join(f"{k}={saved[k]!r}" for k in changed)
-            now = ", ".join(f"{k}={getattr(self.cfg, k)!r}" for k in changed)
-            raise ConfigError("resume", f"the checkpoint was made with {was}, this run has {now} "
-                                        f"(differing: {', '.join(changed)})")
+        check_identity(self.cfg, ckpt)
         try:
             self.model.load_state_dict(ckpt["model"])
-            self._load_optimizer(ckpt)
+            note = load_optimizer(self.optimizer, self.cfg, ckpt)
+            if note is not None:
+                self._emit(Log(self.run_id, note))
             self.data_gen.set_state(ckpt["data_rng"])
             torch.set_rng_state(ckpt["torch_rng"])
             self.task.load_state_dict(ckpt.get("task_state", {}))
@@ -253,48 +211,13 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError("resume", f"the checkpoint does not fit this run ({first})") from None
-        dropped = self._drop_closing_eval()
-        self._inherited = self._inherited_lines(ckpt, dropped)
+        self.evals, dropped = drop_closing_eval(self.evals, self.step, self._on_schedule)
+        self._inherited = inherited_lines(ckpt, self.step, dropped, self.steps, self.evals, self.run_id,
+                                          lambda k: scheduled_lr(self.cfg.lr, self.cfg.lr_schedule, k - 1,
+                                                                 self.total_steps))
 
     def _on_schedule(self, step: int) -> bool:
         return step % self.cfg.eval_every == 0 or step == self.total_steps
-
-    def _drop_closing_eval(self) -> bool:
-        """A run stopped between evaluations ended with one more, at the step it
-        stopped; the resumed run's history has no such row (an uninterrupted run
-        has none).  True when one was dropped."""
-        if self.evals and self.evals[-1]["step"] == self.step and not self._on_schedule(self.step):
-            self.evals = Thinned(self.evals[:-1], cap=EVAL_ROWS, seen=self.evals.seen - 1)
-            return True
-        return False
-
-    def _inherited_lines(self, ckpt: dict[str, Any], dropped: bool) -> bytes:
-        """The checkpoint's metric lines, as the resumed run's metrics.jsonl starts:
-        the lines its run directory had (byte for byte), less a dropped closing
-        evaluation; for a checkpoint made without a run directory, its rows in the
-        fields and order live rows have."""
-        if "metrics_log" in ckpt:
-            lines = ckpt["metrics_log"].numpy().tobytes().splitlines(keepends=True)
-            if dropped:
-                for i in range(len(lines) - 1, -1, -1):
-                    try:
-                        row = json.loads(lines[i])
-                    except ValueError:
-                        raise ConfigError("resume", "the checkpoint's metric history is damaged") from None
-                    if isinstance(row, dict) and row.get("event") == "eval" and row.get("step") == self.step:
-                        del lines[i]
-                        break
-            return b"".join(lines)
-        run_id = ckpt.get("run_id", self.run_id)
-        out = []
-        for row in self.steps:
-            lr = scheduled_lr(self.cfg.lr, self.cfg.lr_schedule, row["step"] - 1, self.total_steps)
-            out.append({"event": "step", "run_id": run_id, "step": row["step"], "epoch": row["epoch"],
-                        "loss": row["loss"], "grad_norm": row["grad_norm"], "lr": lr, "elapsed_s": None,
-                        "steps_per_s": None})
-        out += [{"event": "eval", "run_id": run_id, **row} for row in self.evals]
-        out.sort(key=lambda r: (r["step"], r["event"] == "eval"))
-        return "".join(json.dumps(r) + "\n" for r in out).encode("utf-8")
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None

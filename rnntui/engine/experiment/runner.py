@@ -55,6 +55,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(events: Any, cancel: Any, abort: Any = None, quiet: bool = False) -> None:
     """Runs once in each worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # and SIGTERM (sent to the whole group by a service manager)
     if quiet:  # under the TUI a stray warning on the terminal would garble the screen
         import warnings
 
