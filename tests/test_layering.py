@@ -9,7 +9,9 @@ import pytest
 @pytest.mark.parametrize("module", ["rnntui.engine.trainer", "rnntui.cells", "rnntui.cli.run", "rnntui.tasks",
                                     "rnntui.engine.record", "rnntui.engine.rundir",
                                     "rnntui.engine.experiment.runner", "rnntui.engine.experiment.grid", "rnntui.cli.experiment",
-                                    "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect"])
+                                    "rnntui.engine.inspect.probes", "rnntui.engine.inspect.tables", "rnntui.cli.inspect",
+                                    "rnntui.engine.resume", "rnntui.engine.dirclaim", "rnntui.engine.budget",
+                                    "rnntui.cli.signals"])
 def test_imports_without_textual(module):
     code = (
         "import sys, importlib; importlib.import_module(%r); "
@@ -22,7 +24,7 @@ def test_imports_without_textual(module):
 
 def test_config_and_cli_import_without_torch():
     code = (
-        "import sys; import rnntui.config, rnntui.cli.main, rnntui.config.presets, rnntui.config.request, "
+        "import sys; import rnntui.config, rnntui.cli.main, rnntui.cli.entry, rnntui.engine.dirclaim, rnntui.config.presets, rnntui.config.request, "
         "rnntui.cells, rnntui.tasks; from rnntui.config import Config, KEYS; Config(); "
         "from rnntui.cells import cell_specs; from rnntui.tasks import task_specs; cell_specs(); task_specs(); "
         "sys.exit(1 if 'torch' in sys.modules else 0)"

@@ -115,6 +115,19 @@ def check_fits(parts: dict[str, int], what: str, values: dict[str, Any], free: i
                            f"allowed: a smaller {key} (or fewer/smaller layers, batch, lengths)")
 
 
-def check_memory(cfg: Config, task: Any, free: int | None = None) -> None:
-    """Refuse (ConfigError) a run of ``cfg`` on ``task`` that cannot fit in memory."""
-    check_fits(training_bytes(cfg, task), "this run", cfg.to_dict(), free)
+def device_memory(device: Any) -> int | None:
+    """Bytes free on ``device``: the GPU's own memory for a CUDA device, else the host's."""
+    if getattr(device, "type", "cpu") == "cuda":
+        import torch
+
+        try:
+            return int(torch.cuda.mem_get_info(device)[0])
+        except (RuntimeError, AssertionError):
+            return None
+    return available_memory()
+
+
+def check_memory(cfg: Config, task: Any, free: int | None = None, device: Any = None) -> None:
+    """Refuse (ConfigError) a run of ``cfg`` on ``task`` that cannot fit in the
+    memory of ``device`` (free: bytes, default: what the device has free now)."""
+    check_fits(training_bytes(cfg, task), "this run", cfg.to_dict(), device_memory(device) if free is None else free)

@@ -92,8 +92,8 @@ def check_runnable(cfg: Config) -> None:
     """Raise ConfigError now for what only the task or the machine can judge
     (task options, an unavailable device, a run too large for this machine's
     memory), before any file is written."""
-    resolve_device(cfg.device)
-    check_memory(cfg, build_task(cfg))
+    device = resolve_device(cfg.device)
+    check_memory(cfg, build_task(cfg), device=device)
 
 
 def failure_reason(exc: BaseException) -> str:
