@@ -339,3 +339,11 @@ def test_two_experiments_cannot_share_a_directory(tmp_path) -> None:
             Experiment.from_request(request, tmp_path / "exp", check=False).claim_dir()
     finally:
         first.release_dir()
+
+
+def test_resuming_into_the_checkpoints_own_directory_keeps_it_until_replaced(tmp_path) -> None:
+    out = tmp_path / "run"
+    assert main(["--headless", *FAST, "--out", str(out)]) == 0
+    assert main(["--headless", *FAST, "--set", "steps=30", "--out", str(out), "--resume", str(out / "checkpoint.pt")]) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 30
+    assert [r["step"] for r in _rows(out) if r["event"] == "eval"] == [10, 20, 30]
