@@ -213,8 +213,14 @@ def checkpoint_inputs(rng: random.Random, folder: Path) -> list[tuple[str, list[
     cases = []
     values = [-5, 10**18, float("inf"), float("nan"), "abc", [1, 2], [3, 4], {"x": 1}, None, torch.zeros(3),
               [{"step": "x"}], [{"step": 1, "epoch": 0}], True, 2**70, "", [[]]]
+    valid = {  # what each free-form field may legitimately hold (not fuzzed as bad)
+        "run_id": lambda v: isinstance(v, str) and 0 < len(v) <= 200 and v.isprintable(),
+        "config": lambda v: isinstance(v, dict), "task_state": lambda v: isinstance(v, dict),
+    }
     for field in FIELDS:
         for value in rng.sample(values, 6):
+            if field in valid and valid[field](value):
+                continue
             bad = dict(payload)
             bad[field] = value
             path = folder / f"{field}-{len(cases)}.pt"
@@ -380,7 +386,8 @@ def main() -> int:
                 examples.setdefault(kind, []).append(f"run directory: {detail}")
         leftovers = sorted(os.listdir(cwd))
         in_process_s = time.monotonic() - t0
-        sample = rng.sample(cases, min(args.subprocess, len(cases)))
+        typable = [c for c in cases if not any("\x00" in a for a in c[1])]  # argv cannot carry a NUL
+        sample = rng.sample(typable, min(args.subprocess, len(typable)))
         sub: Counter[str] = Counter()
         for group, argv in sample:
             kind, detail = run_subprocess(argv, cwd)

@@ -63,6 +63,7 @@ def exit_2_one_line(capsys, argv: list[str], tmp_path: Path) -> str:
     (["--set", "grid.cell=[[[gru]]]"], "grid.cell: got '[[[gru]]]' (nested brackets)"),
     (["--set", "grid.cell=gru,,lstm"], "grid.cell: got 'gru,,lstm' (an empty item)"),
     (["--set", "trials=0"], "trials: got 0; allowed: an integer from 1 to 100"),
+    (["--bidirectional=--"], "argument --bidirectional: got '--'"),  # argparse would drop it: true
 ])
 def test_bad_input_is_one_line_exit_2(capsys, tmp_path, monkeypatch, argv, fragment) -> None:
     monkeypatch.setenv("RNNTUI_OFFLINE", "1")

@@ -13,6 +13,13 @@ from rnntui.config.schema import KEYS
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit with EXIT_BAD_INPUT."""
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # argparse drops a "--" value ("--bidirectional=--" would silently mean true)
+        for arg in args or ():
+            if isinstance(arg, str) and arg.startswith("--") and arg.endswith("=--"):
+                self.error(f"argument {arg[:-3]}: got '--'; allowed: a value")
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 

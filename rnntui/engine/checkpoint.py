@@ -35,6 +35,8 @@ SEAL = b"rnntui-sha256:"
 """The zip comment starts with this, then the hex digest of the unsealed file."""
 _EOCD = b"PK\x05\x06"  # the zip's end-of-central-directory record: 22 bytes, then the comment
 _EOCD_SIZE = 22
+MAX_SECONDS = 1e9
+"""Longest training time a checkpoint may hold (~31 years)."""
 
 
 class CheckpointError(ValueError):
@@ -174,11 +176,11 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "evals_seen": (_step, f"an integer from 0 to {MAX_STEPS}"),
     "window_loss": (lambda v: _finite(v) and v >= 0, "a finite number >= 0 (a sum of losses)"),
     "window_n": (_step, f"an integer from 0 to {MAX_STEPS}"),
-    "elapsed_s": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "elapsed_s": (lambda v: _finite(v) and 0 <= v <= MAX_SECONDS, f"a number of seconds from 0 to {MAX_SECONDS:g}"),
     "task_state": (_str_dict, "a dict"),
     "metrics_log": (_bytes, "the run's metrics.jsonl (uint8 tensor)"),
     "optimizer_name": (lambda v: v in ("adam", "sgd"), "adam or sgd"),
-    "run_id": (lambda v: isinstance(v, str) and len(v) <= 200, "a run id"),
+    "run_id": (lambda v: isinstance(v, str) and 0 < len(v) <= 200 and v.isprintable(), "a run id"),
 }
 """Checkpoint field -> (check, what is allowed).  A field the trainer needs but
 the file lacks is reported when the checkpoint is fitted to a run ("does not fit")."""
