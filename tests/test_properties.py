@@ -33,6 +33,8 @@ from rnntui.engine.record import RunRecord  # noqa: E402
 from rnntui.engine.rundir import RunDirError  # noqa: E402
 from rnntui.engine.trainer import Trainer, check_resume  # noqa: E402
 
+settings.register_profile("rnntui", database=None)  # no .hypothesis/ folder left behind
+settings.load_profile("rnntui")
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 
