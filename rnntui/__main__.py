@@ -2,7 +2,7 @@
 
 import sys
 
-from rnntui.cli.main import main
+from rnntui.cli.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

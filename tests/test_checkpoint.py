@@ -198,3 +198,81 @@ def test_resume_mid_epoch_on_a_dataset_task(tmp_path: Path) -> None:
     resumed = Trainer(build_config(base, {"steps": 12}), resume=ckpt).run()
     assert resumed.steps == straight.steps
     assert resumed.final == straight.final
+
+
+# ------------------------------------------------------------- resume settings
+def test_resume_applies_the_new_optimiser_settings(tmp_path: Path) -> None:
+    """`--set weight_decay=0.5` on resume trains with 0.5 (torch's load_state_dict
+    would bring the saved 0.0 back), and the checkpoint says so."""
+    Trainer(cfg(steps=4, eval_every=4), checkpoint_path=tmp_path / "c.pt").run()
+    resumed = Trainer(cfg(steps=6, eval_every=6, weight_decay=0.5, lr=0.02), checkpoint_path=tmp_path / "d.pt",
+                      resume=load_checkpoint(tmp_path / "c.pt"))
+    resumed.setup()
+    group = resumed.optimizer.param_groups[0]
+    assert (group["weight_decay"], group["lr"]) == (0.5, 0.02)
+    assert len(resumed.optimizer.state) > 0  # Adam's moments carried over
+    resumed.run()
+    assert load_checkpoint(tmp_path / "d.pt")["optimizer"]["param_groups"][0]["weight_decay"] == 0.5
+
+
+def test_resume_with_another_optimiser_starts_its_state_fresh(tmp_path: Path) -> None:
+    from rnntui.engine.events import Log
+
+    Trainer(cfg(steps=4, eval_every=4), checkpoint_path=tmp_path / "c.pt").run()
+    logs: list[str] = []
+    result = Trainer(cfg(steps=50, eval_every=25, optimizer="sgd", momentum=0.9),
+                     lambda e: logs.append(e.message) if isinstance(e, Log) else None,
+                     resume=load_checkpoint(tmp_path / "c.pt")).run()
+    assert result.status == "finished" and result.step == 50  # adam -> sgd used to fail with KeyError 'momentum'
+    assert "optimizer changed from adam to sgd: its state starts fresh" in logs
+
+
+def test_a_resume_mismatch_names_the_keys(tmp_path: Path) -> None:
+    Trainer(cfg(steps=2, eval_every=2), checkpoint_path=tmp_path / "c.pt").run()
+    with pytest.raises(ConfigError, match=r"differing: cell, hidden_size\)"):
+        check_resume(cfg(steps=4, cell="gru", hidden_size=16), load_checkpoint(tmp_path / "c.pt"))
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("step", -5, "field 'step': got -5; allowed: an integer from 0 to 1000000000"),
+    ("step", 10**18, "field 'step': got 1000000000000000000"),
+    ("step", float("inf"), "field 'step': got inf"),
+    ("step", "3", "field 'step': got '3'"),
+    ("steps", "abc", "field 'steps': got 'abc'"),
+    ("steps", [1, 2], "field 'steps': got [1, 2]"),
+    ("evals", [3, 4], "field 'evals': got [3, 4]"),
+    ("evals", [{"step": 1, "epoch": 0}], "field 'evals'"),
+    ("window_loss", float("nan"), "field 'window_loss'"),
+    ("data_rng", torch.zeros(3), "field 'data_rng'"),
+])
+def test_malformed_checkpoint_fields_are_refused(tmp_path: Path, field, value, fragment) -> None:
+    Trainer(cfg(steps=2, eval_every=2), checkpoint_path=tmp_path / "c.pt").run()
+    payload = {k: v for k, v in load_checkpoint(tmp_path / "c.pt").items() if k not in ("format", "version")}
+    payload[field] = value
+    save_checkpoint(tmp_path / "bad.pt", payload)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(tmp_path / "bad.pt")
+    assert fragment in str(info.value)
+
+
+def test_a_flipped_byte_anywhere_is_refused(tmp_path: Path) -> None:
+    Trainer(cfg(steps=2, eval_every=2), checkpoint_path=tmp_path / "c.pt").run()
+    raw = (tmp_path / "c.pt").read_bytes()
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["step"] == 2  # still a plain torch file
+    refused = 0
+    for at in range(0, len(raw), max(1, len(raw) // 200)):
+        damaged = bytearray(raw)
+        damaged[at] ^= 0x04
+        (tmp_path / "d.pt").write_bytes(bytes(damaged))
+        with pytest.raises(CheckpointError):
+            load_checkpoint(tmp_path / "d.pt")
+        refused += 1
+    assert refused >= 200
+
+
+def test_the_refusal_of_a_pickled_object_does_not_suggest_weights_only_false(tmp_path: Path) -> None:
+    _Evil.marker = tmp_path / "pwned"
+    torch.save({"format": "rnntui-checkpoint", "version": 2, "x": _Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(tmp_path / "evil.pt")
+    assert "weights_only" not in str(info.value) and "refuses to load" in str(info.value)

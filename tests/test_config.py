@@ -33,7 +33,7 @@ def test_eval_lengths_accepts_list_and_csv():
         ({"lr": -1}, "lr", "(0.0, 10.0]"),
         ({"optimizer": "rmsprop"}, "optimizer", "allowed: adam, sgd"),
         ({"device": "tpu"}, "device", "allowed: cpu, cuda, cuda:N, auto"),
-        ({"eval_lengths": [0]}, "eval_lengths", "integers >= 1"),
+        ({"eval_lengths": [0]}, "eval_lengths", "integers from 1 to 100000"),
         ({"hidden_sise": 3}, "hidden_sise", "did you mean 'hidden_size'"),
         ({"cell": "gru", "proj_size": 4}, "proj_size", "only cell 'lstm'"),
         ({"cell": "mlstm", "backend": "builtin"}, "backend", "only from scratch"),

@@ -13,7 +13,7 @@ from rnntui.app.run_view import end_notice
 from rnntui.app.screenshot import candidate_dirs, save_text
 from rnntui.app.widgets.status import status_text
 from rnntui.config.schema import KEYS, applies, section_of
-from rnntui.engine.files import atomic_write
+from rnntui.engine.files import write_atomic
 from rnntui.engine.record import RunRecord
 from rnntui.render.heatmap import heatmap_text
 from rnntui.tasks.spec import task_specs
@@ -50,7 +50,7 @@ def test_atomic_writes_get_the_permissions_of_plain_files(tmp_path):
     try:
         plain = tmp_path / "config.toml"
         plain.write_text("x = 1\n")
-        atomic = atomic_write(tmp_path / "checkpoint.pt", lambda fh: fh.write(b"\x00\x01"), binary=True)
+        atomic = write_atomic(tmp_path / "checkpoint.pt", b"\x00\x01")
     finally:
         os.umask(old)
     assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o644

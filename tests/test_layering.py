@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 import rnntui
 
@@ -121,7 +120,7 @@ def test_no_import_cycles_inside_rnntui():
 
 def test_config_and_cli_import_without_torch():
     code = (
-        "import sys; import rnntui.config, rnntui.cli.main, rnntui.config.presets, rnntui.config.request, "
+        "import sys; import rnntui.config, rnntui.cli.main, rnntui.cli.entry, rnntui.engine.dirclaim, rnntui.config.presets, rnntui.config.request, "
         "rnntui.cells, rnntui.tasks; from rnntui.config import Config, KEYS; Config(); "
         "from rnntui.cells import cell_specs; from rnntui.tasks import task_specs; cell_specs(); task_specs(); "
         "sys.exit(1 if 'torch' in sys.modules else 0)"

@@ -1,3 +1,4 @@
 """The command line: ``rnntui`` (the TUI), ``--headless`` runs and experiments,
-and the ``presets`` and ``inspect`` subcommands.  The entry point is
-:func:`rnntui.cli.main.main`."""
+and the ``presets`` and ``inspect`` subcommands.  The process entry
+point is :func:`rnntui.cli.entry.main` (it guards start-up, then calls
+:func:`rnntui.cli.main.main`)."""

@@ -19,8 +19,9 @@ from rnntui.engine.experiment.results import format_table
 from rnntui.engine.events import Event, Log
 from rnntui.engine.experiment.runner import ExperimentRunner
 from rnntui.engine.experiment.grid import Experiment
-from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from rnntui.cli.run import JsonLinesPrinter, cancel_on_sigint, format_metrics
+from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_PIPE
+from rnntui.cli.run import JsonLinesPrinter, format_metrics
+from rnntui.cli.signals import Output, cancel_on_sigint
 
 
 class _SigintTarget:
@@ -53,6 +54,7 @@ def run_experiment_headless(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     workers: int | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Run ``request``'s experiment without the UI; return the exit code.
 
@@ -62,14 +64,26 @@ def run_experiment_headless(
     TensorBoard writer asked for and not installed, a Ray cluster that cannot
     be reached); 130 interrupted (the
     first Ctrl-C stops the runs cleanly and keeps what finished; a second aborts:
-    running runs end without their closing evaluation and checkpoint).
+    running runs end without their closing evaluation and checkpoint; 143 for
+    SIGTERM, 141 when the reader of the output left).
     """
-    stderr = stderr or sys.stderr
     exp = Experiment.from_request(request, out_dir)
+    exp.claim_dir(overwrite)  # refused (exit 2) before a line is printed
     runner = ExperimentRunner(exp, workers=workers)
-    runner.connect()  # executor = ray: the cluster is reached (or a local Ray started) before any output
-    say = lambda text: (print(text, file=stderr), stderr.flush())  # noqa: E731
-    printer = JsonLinesPrinter(stdout or sys.stdout) if json_lines else None
+    try:
+        runner.connect()  # executor = ray: the cluster is reached (or a local Ray started) before any output
+    except BaseException:
+        exp.release_dir()
+        raise
+    closed: list[bool] = []
+
+    def reader_left() -> None:
+        closed.append(True)
+        runner.cancel()
+
+    err = Output(stderr or sys.stderr, reader_left)
+    say = lambda text: err.write(text + "\n")  # noqa: E731
+    printer = JsonLinesPrinter(Output(stdout or sys.stdout, reader_left)) if json_lines else None
     specs = {s.run_id: s for s in exp.specs}
 
     def emit_json(data: dict[str, Any]) -> None:
@@ -116,20 +130,28 @@ def run_experiment_headless(
     try:
         # stdout carries only JSON lines (the printer holds the real stream); a stray
         # print, such as Ray's driver echoing the cluster's "a worker died" notices, goes to stderr
-        with contextlib.redirect_stdout(stderr):
+        with contextlib.redirect_stdout(stderr or sys.stderr):
             for outcome in runner.run():
                 report(outcome)
     except KeyboardInterrupt:
         interrupted = True
+    except OSError as exc:  # the results table could not be written (a full disk)
+        say(f"rnntui: error: {exc}")
+        return EXIT_FAILED
     finally:
         restore()
+        exp.release_dir()
     rows = exp.rows()
     interrupted = interrupted or runner.cancelled
     say("")
     say(format_table(rows, exp.columns(), exp.baselines()))
     if exp.baseline_text():
         say(f"baseline (trivial predictor): {exp.baseline_text()}")
-    csv_path, json_path = exp.write()
+    try:
+        csv_path, json_path = exp.write()
+    except OSError as exc:
+        say(f"rnntui: error: {exc}")
+        return EXIT_FAILED
     say(f"[rnntui] {exp.done}/{exp.total} runs in {exp.wall_time_s:.1f}s; results in {csv_path} and {json_path.name}")
     failed = sum(r.failed for r in rows)
     if failed:
@@ -141,5 +163,5 @@ def run_experiment_headless(
                "wall_time_s": round(exp.wall_time_s, 3), "results_csv": str(csv_path),
                "results_json": str(json_path)})
     if interrupted:
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if closed and restore.signum is None else restore.exit_code
     return EXIT_FAILED if failed else EXIT_OK

@@ -6,14 +6,22 @@ import argparse
 from typing import Any
 
 from rnntui.cli.exit_codes import EXIT_BAD_INPUT
+from rnntui.config.keys import one_line
 from rnntui.config.schema import KEYS
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line and exit with EXIT_BAD_INPUT."""
 
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # argparse drops a "--" value ("--bidirectional=--" would silently mean true)
+        for arg in args or ():
+            if isinstance(arg, str) and arg.startswith("--") and arg.endswith("=--"):
+                self.error(f"argument {arg[:-3]}: got '--'; allowed: a value")
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> None:  # one line, exit 2, no usage dump
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:

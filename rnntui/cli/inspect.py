@@ -21,6 +21,7 @@ from rnntui.cli.exit_codes import EXIT_BAD_INPUT
 from rnntui.cli.flags import add_config_flags, config_flags
 from rnntui.config.request import make_request
 from rnntui.config import ConfigError
+from rnntui.config.keys import Key
 
 NAME = "inspect"
 PROG = "rnntui inspect"
@@ -43,15 +44,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(key: str, text: str | None, default: int) -> int:
+INPUT_SIZE = Key("input_size", int, 0, "features per input step", lo=1, hi=1_000_000)
+BATCH = Key("batch", int, 0, "batch size B of the shape table", lo=1, hi=65536)
+"""The options only ``inspect`` has, declared like config keys (parsing, bounds, messages)."""
+
+
+def _option(key: Key, text: str | None) -> int:
     if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(key, f"got {text!r}; allowed: an integer >= 1") from None
-    if value < 1:
-        raise ConfigError(key, f"got {value}; allowed: an integer >= 1")
+        return 0
+    value = key.parse(text)
+    key.validate(value)
     return value
 
 
@@ -121,15 +123,12 @@ def run(ns: argparse.Namespace) -> int:
     from rnntui.engine.inspect.describe import describe
 
     try:
-        input_size = _positive_int("input_size", ns.input_size, 0)
-        batch = _positive_int("batch", ns.batch, 0)
+        input_size = _option(INPUT_SIZE, ns.input_size)
+        batch = _option(BATCH, ns.batch)
         cfg = make_request(ns.preset, config_flags(ns), ns.set_).config
         data = describe(cfg, input_size or None, batch or None).to_json()
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except ValueError as exc:  # a combination the cell constructor refuses
-        print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if ns.json:
         print(json.dumps(data, indent=2))

@@ -25,7 +25,9 @@ from rnntui.cli import plot as plot_cmd
 from rnntui.cli import presets as presets_cmd
 from rnntui.cli.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from rnntui.cli.flags import Parser, add_config_flags, config_flags
+from rnntui.cli.signals import release_startup, say
 from rnntui.config import ConfigError
+from rnntui.config.keys import PATH_RULE, show, usable_path
 from rnntui.config.request import Request, make_request
 
 SUBCOMMANDS = (presets_cmd, keys_cmd, inspect_cmd, conv_cmd, plot_cmd)
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="headless: print events as JSON lines on stdout")
     parser.add_argument("--out", metavar="DIR", help="headless: run directory (default runs/<time>-<task>-<cell>)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint.pt")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="headless: write into --out even if it holds files rnntui did not write")
     add_config_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(m.NAME for m in SUBCOMMANDS) + "}",
                                 parser_class=Parser)
@@ -55,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def request_from_args(ns: argparse.Namespace) -> Request:
     """The request the flags make; the TUI without ``--preset`` opens on its task's preset."""
+    for name in ("out", "resume"):
+        value = getattr(ns, name)
+        if value is not None and not (value.strip() and usable_path(value)):
+            raise ConfigError(name, f"got {show(value)}; allowed: a path ({PATH_RULE})")
     return make_request(ns.preset, config_flags(ns), ns.set_, task_defaults=not ns.headless)
 
 
@@ -74,19 +82,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         request = request_from_args(ns)
         if ns.headless:
             return run_headless(request, ns)
-        for flag, given in (("--json", ns.json), ("--out", ns.out)):
+        for flag, given in (("--json", ns.json), ("--out", ns.out), ("--overwrite", ns.overwrite)):
             if given:
                 raise ConfigError(flag, "works only with --headless (the TUI saves its runs under runs/)")
         if ns.resume and request.is_experiment:
             raise ConfigError("resume", "an experiment cannot resume from one checkpoint")
         from rnntui.app.app import run_app
 
+        release_startup()  # the TUI reads Ctrl-C as a key
         return run_app(request, start=ns.start, resume=ns.resume)
     except ConfigError as exc:
-        print(f"rnntui: error: {exc}", file=sys.stderr)
+        say(f"rnntui: error: {exc}")
+        return EXIT_BAD_INPUT
+    except (RecursionError, MemoryError) as exc:  # an input too deep or too large for any check to see
+        what = "nested too deeply" if isinstance(exc, RecursionError) else "too large for this machine's memory"
+        say(f"rnntui: error: the input is {what}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("rnntui: interrupted", file=sys.stderr)
+        say("rnntui: interrupted")
         return EXIT_INTERRUPTED
 
 
@@ -101,14 +114,16 @@ def run_headless(request: Request, ns: argparse.Namespace) -> int:
             from rnntui.cli.experiment import run_experiment_headless
 
             try:
-                return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json)
+                return run_experiment_headless(request, out_dir=ns.out, json_lines=ns.json,
+                                               overwrite=ns.overwrite)
             except OSError as exc:
                 where = exc.filename or ns.out or "runs/"
                 raise ConfigError("out", f"cannot write the experiment directory {str(where)!r}: "
                                   f"{exc.strerror or exc}") from None
         from rnntui.cli.run import run_single
 
-        return run_single(request.config, out_dir=ns.out, json_lines=ns.json, resume=ns.resume)
+        return run_single(request.config, out_dir=ns.out, json_lines=ns.json, resume=ns.resume,
+                          overwrite=ns.overwrite)
     except CheckpointError as exc:
-        print(f"rnntui: error: resume: {exc}", file=sys.stderr)
+        say(f"rnntui: error: resume: {exc}")
         return EXIT_BAD_INPUT

@@ -2,24 +2,25 @@
 
 Progress goes to stderr; with ``json_lines`` every event is printed to stdout
 as one JSON object.  Results land in a run directory (see ``engine.rundir``).
-Return codes: 0 finished, 1 training failed, 2 bad input, 130 interrupted.
+Return codes: 0 finished, 1 training failed, 2 bad input, 130 interrupted
+(143 terminated, 141 the reader of its output left; see ``cli.signals``).
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from rnntui.config import Config
-from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from rnntui.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_PIPE
+from rnntui.cli.signals import Output, cancel_on_sigint, say
 from rnntui.engine.checkpoint import load_checkpoint
 from rnntui.engine.control import RunControl
 from rnntui.engine.events import EvalMetrics, Event, Log, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.files import NoSpace
 from rnntui.engine.launch import open_run
 from rnntui.engine.rundir import default_run_dir
 from rnntui.engine.trainer import check_resume, check_runnable
@@ -33,43 +34,50 @@ def format_metrics(metrics: dict[str, float], limit: int = 8) -> str:
 
 
 class ProgressPrinter:
-    """Human progress on ``stream``: a line per evaluation, a step line every few seconds."""
+    """Human progress on ``stream``: a line per evaluation, a step line every few seconds.
 
-    def __init__(self, stream: TextIO, every_s: float = 2.0) -> None:
-        self.stream = stream
+    ``stream`` may close under it (see :class:`~rnntui.cli.signals.Output`)."""
+
+    def __init__(self, stream: TextIO | Output, every_s: float = 2.0) -> None:
+        self.out = stream if isinstance(stream, Output) else Output(stream)
         self.every_s = every_s
         self.total = 0
         self._last = 0.0
         self._started: RunStarted | None = None
 
     def __call__(self, event: Event) -> None:
-        out = self.stream
+        line = self.line(event)
+        if line is not None:
+            self.out.write(line + "\n")
+
+    def line(self, event: Event) -> str | None:
         if isinstance(event, RunStarted):
             self.total = event.total_steps
             self._started = event
             cfg = event.config
-            print(f"[rnntui] {cfg['task']} / {cfg['cell']} ({cfg['backend']}) on {event.device}: "
-                  f"{event.params:,} parameters, {event.total_steps} steps", file=out)
-        elif isinstance(event, StepMetrics):
+            return (f"[rnntui] {cfg['task']} / {cfg['cell']} ({cfg['backend']}) on {event.device}: "
+                    f"{event.params:,} parameters, {event.total_steps} steps")
+        if isinstance(event, StepMetrics):
             now = time.monotonic()
             if now - self._last >= self.every_s:
                 self._last = now
-                print(f"  step {event.step}/{self.total}  loss {event.loss:.4g}  "
-                      f"{event.steps_per_s:.1f} steps/s", file=out)
-        elif isinstance(event, EvalMetrics):
-            print(f"  eval @ {event.step}: {format_metrics(event.metrics)}", file=out)
-        elif isinstance(event, RunFinished):
+                return (f"  step {event.step}/{self.total}  loss {event.loss:.4g}  "
+                        f"{event.steps_per_s:.1f} steps/s")
+            return None
+        if isinstance(event, EvalMetrics):
+            return f"  eval @ {event.step}: {format_metrics(event.metrics)}"
+        if isinstance(event, RunFinished):
             word = "stopped" if event.stopped else "finished"
-            print(f"[rnntui] {word} at step {event.step} in {event.wall_time_s:.1f}s: "
-                  f"{format_metrics(event.final, 12)}", file=out)
+            line = f"[rnntui] {word} at step {event.step} in {event.wall_time_s:.1f}s: {format_metrics(event.final, 12)}"
             verdict = self._verdict(event)
             if verdict is not None:
-                print(f"[rnntui] {verdict.text}" + (f"; {verdict.advice}" if verdict.advice else ""), file=out)
-        elif isinstance(event, RunFailed):
-            print(f"[rnntui] FAILED at step {event.step}: {event.reason}", file=out)
-        elif isinstance(event, Log):
-            print(f"  {event.message}", file=out)
-        out.flush()
+                line += f"\n[rnntui] {verdict.text}" + (f"; {verdict.advice}" if verdict.advice else "")
+            return line
+        if isinstance(event, RunFailed):
+            return f"[rnntui] FAILED at step {event.step}: {event.reason}"
+        if isinstance(event, Log):
+            return f"  {event.message}"
+        return None
 
 
     def _verdict(self, event: RunFinished) -> Verdict | None:
@@ -83,15 +91,16 @@ class ProgressPrinter:
 
 
 class JsonLinesPrinter:
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+    """Every event as one JSON object per line on ``stream`` (which may close under it)."""
+
+    def __init__(self, stream: TextIO | Output) -> None:
+        self.out = stream if isinstance(stream, Output) else Output(stream)
 
     def __call__(self, event: Event) -> None:
         self.write(event.to_json())
 
     def write(self, data: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(data, default=str) + "\n")
-        self.stream.flush()
+        self.out.write(json.dumps(data, default=str) + "\n")
 
 
 def run_single(
@@ -102,49 +111,43 @@ def run_single(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     control: RunControl | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Train one run headless; return the process exit code.  Raises ConfigError
-    (and CheckpointError) on bad input, before anything is written."""
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    (and CheckpointError) on bad input, before anything is written.
+
+    Exit codes: 0 finished, 1 failed (history and summary kept; a full disk says
+    ``no space left on <path>``), 130/143 stopped by Ctrl-C/SIGTERM, 141 stopped
+    because the reader of stdout or stderr left."""
+    control = control or RunControl()
+    closed: list[bool] = []
+
+    def reader_left() -> None:  # `| head`: stop as for Ctrl-C, not a failure
+        closed.append(True)
+        control.cancel()
+
+    err = Output(stderr or sys.stderr, reader_left)
     check_runnable(cfg)
     resume_payload: dict[str, Any] | None = load_checkpoint(resume) if resume else None
     if resume_payload is not None:
         check_resume(cfg, resume_payload)
     path = Path(out_dir) if out_dir else default_run_dir(cfg)
-    consumers: list[Any] = [ProgressPrinter(stderr)]
+    consumers: list[Any] = [ProgressPrinter(err)]
     if json_lines:
-        consumers.append(JsonLinesPrinter(stdout))
-    control = control or RunControl()
+        consumers.append(JsonLinesPrinter(Output(stdout or sys.stdout, reader_left)))
     restore = cancel_on_sigint(control)
     try:
-        with open_run(cfg, consumers, run_dir=path, control=control, resume=resume_payload) as trainer:
+        with open_run(cfg, consumers, run_dir=path, control=control, resume=resume_payload,
+                      overwrite=overwrite, keep=(resume,) if resume else ()) as trainer:
             result = trainer.run()
+    except NoSpace as exc:  # even the summary did not fit
+        say(f"rnntui: error: {exc}", err.stream)
+        return EXIT_FAILED
     finally:
         restore()
-    print(f"[rnntui] results in {path}", file=stderr)
+    err.write(f"[rnntui] results in {path}\n")
     if result.status == "failed":
         return EXIT_FAILED
     if result.status == "stopped":
-        return EXIT_INTERRUPTED
+        return EXIT_PIPE if closed and restore.signum is None else restore.exit_code
     return EXIT_OK
-
-
-def cancel_on_sigint(control: Any, notice: Callable[[], None] | None = None):
-    """First Ctrl-C stops cleanly (results are written); a second aborts.
-
-    ``control`` is anything with ``cancelled`` and ``cancel()`` (a RunControl, an
-    ExperimentRunner); ``notice`` is called on the first Ctrl-C.  Returns the
-    function that puts the previous handler back."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def handler(signum: int, frame: Any) -> None:
-        if control.cancelled:
-            raise KeyboardInterrupt
-        if notice is not None:
-            notice()
-        control.cancel()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    return lambda: signal.signal(signal.SIGINT, previous)

@@ -17,10 +17,63 @@ SECTIONS = ("run", "model", "training", "task", "evaluation", "advanced")
 """Form sections, in order: ``task`` holds the current task's own options."""
 
 
+MAX_TEXT = 10_000
+"""Longest value text a key parses: anything longer is refused before parsing
+(a 30,000-character list would otherwise be evaluated, then echoed whole)."""
+MAX_ECHO = 60
+"""Longest echo of a bad value in a message (then ``…`` and its length)."""
+MAX_MESSAGE = 400
+"""Longest message a ConfigError carries (its middle is cut beyond that)."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control and other non-printable characters escaped
+    (``\\x1b``, ``\\n``...), so a message is one line and cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def show(value: Any, limit: int = MAX_ECHO) -> str:
+    """A bad value as a message echoes it: its repr, escaped, at most ``limit``
+    characters (then ``…`` and the value's length)."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return printable(repr(value))
+        return f"{printable(repr(value[:limit]))[:limit]}… ({len(value):,} characters)"
+    if isinstance(value, int) and value.bit_length() > 4 * limit:
+        return f"<an integer of about {int(value.bit_length() * 0.30103):,} digits>"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # a pathologically nested value
+        text = f"<{type(value).__name__}>"
+    return shorten(printable(text), limit)
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` as one printable line of at most about ``limit`` characters
+    (the middle is cut: the start names the key, the end says what is allowed)."""
+    message = printable(str(message).strip())
+    if len(message) > limit:
+        message = message[:limit // 2] + " … " + message[-limit // 3:]
+    return message
+
+
 class ConfigError(ValueError):
-    """A configuration value is invalid.  ``key`` names the offending field."""
+    """A configuration value is invalid.  ``key`` names the offending field.
+
+    The message is made one printable line of at most :data:`MAX_MESSAGE`
+    characters, whoever built it."""
 
     def __init__(self, key: str, message: str) -> None:
+        key, message = shorten(printable(str(key)), 80), one_line(message)
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
@@ -34,7 +87,7 @@ class Key:
     integers); ``optional`` also allows ``None`` (written ``none``).  A value is
     valid when it has the type and lies in ``choices`` or between ``lo`` and
     ``hi`` (open ends with ``lo_open``/``hi_open``); ``item_lo`` bounds the items
-    of a list.  ``check`` names an extra rule in :data:`CHECKS` for what bounds
+    of a list (``item_hi`` from above) and ``max_items`` its length.  ``check`` names an extra rule in :data:`CHECKS` for what bounds
     cannot say.  ``section`` places the key in the form (``advanced`` keys are
     edited there too, folded away).
     """
@@ -50,6 +103,7 @@ class Key:
     hi_open: bool = False
     item_lo: int | None = None
     item_hi: int | None = None
+    max_items: int | None = None
     optional: bool = False
     check: str = ""
     label: str = ""
@@ -77,7 +131,8 @@ class Key:
         if self.type is list:
             lo = self.item_lo if self.item_lo is not None else "any"
             span = f">= {lo}" if self.item_hi is None else f"from {lo} to {self.item_hi}"
-            return f"a list of integers {span}, e.g. [16, 32]"
+            most = f"at most {self.max_items} " if self.max_items is not None else ""
+            return f"a list of {most}integers {span}, e.g. [16, 32]"
         kind = "an integer" if self.type is int else "a number"
         if self.type is float and (self.lo is not None or self.hi is not None):
             left, right = ("(" if self.lo_open else "["), (")" if self.hi_open else "]")
@@ -98,12 +153,14 @@ class Key:
         (not yet range-checked).  Raises ConfigError naming the key."""
         try:
             if isinstance(value, str):
+                if len(value) > MAX_TEXT:
+                    raise ValueError(value)
                 return self._parse_text(value.strip())
             if self.type is float and isinstance(value, int) and not isinstance(value, bool):
                 return float(value)
             return value
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise ConfigError(self.name, f"got {value!r}; allowed: {self.kind()}") from None
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, OverflowError):
+            raise ConfigError(self.name, f"got {show(value)}; allowed: {self.kind()}") from None
 
     def kind(self) -> str:
         """The type in words (what a value that does not even parse is told)."""
@@ -136,7 +193,7 @@ class Key:
 
     def validate(self, value: Any) -> None:
         """Raise ConfigError unless ``value`` (already parsed) is allowed."""
-        bad = ConfigError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        bad = ConfigError(self.name, f"got {show(value)}; allowed: {self.allowed()}")
         if value is None:
             if not self.optional:
                 raise bad
@@ -151,12 +208,11 @@ class Key:
             if not _is_number(value) or not math.isfinite(value) or not self._in_range(value):
                 raise bad
         elif self.type is list:
-            if not isinstance(value, list) or not all(
-                _is_int(v) and (self.item_lo is None or v >= self.item_lo)
-                and (self.item_hi is None or v <= self.item_hi) for v in value
-            ):
+            if not isinstance(value, list) or (self.max_items is not None and len(value) > self.max_items) \
+                    or not all(_is_int(v) and (self.item_lo is None or v >= self.item_lo)
+                               and (self.item_hi is None or v <= self.item_hi) for v in value):
                 raise bad
-        elif not isinstance(value, str):
+        elif not isinstance(value, str) or len(value) > MAX_TEXT:
             raise bad
         if self.choices and value not in self.choices:
             raise bad
@@ -186,7 +242,25 @@ def _num(value: float) -> str:
 
 
 def _device(value: Any) -> bool:
-    return value in ("cpu", "cuda", "auto") or (value.startswith("cuda:") and value[5:].isdigit())
+    return value in ("cpu", "cuda", "auto") or (value.startswith("cuda:") and value[5:].isdigit()
+                                                 and len(value) <= 12)
+
+
+PATH_MAX = 4096
+NAME_MAX = 255
+"""Linux's limits on a path and on one of its names, in bytes."""
+
+
+PATH_RULE = f"printable, at most {PATH_MAX} bytes, each name at most {NAME_MAX}"
+
+
+def usable_path(value: Any) -> bool:
+    """A path the operating system can take: no NUL or control characters,
+    at most PATH_MAX bytes, each name at most NAME_MAX."""
+    if not value.isprintable():
+        return False
+    raw = value.encode("utf-8", "surrogateescape")
+    return len(raw) <= PATH_MAX and all(len(part) <= NAME_MAX for part in raw.split(b"/"))
 
 
 def _ray_address(value: Any) -> bool:
@@ -202,5 +276,6 @@ def _ray_address(value: Any) -> bool:
 CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "device": (_device, "cpu, cuda, cuda:N, auto"),
     "ray_address": (_ray_address, "empty (start a local Ray), auto, or HOST:PORT such as 127.0.0.1:6379"),
+    "path": (usable_path, f"a folder path ({PATH_RULE}), or empty for the default"),
 }
 """Named extra rules: (predicate, what it allows in words)."""

@@ -7,12 +7,14 @@ wheel) or the checkout's ``presets/`` folder, or given as a path.
 
 from __future__ import annotations
 
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnntui.config import ConfigError, build_config, coerce, field_names
+from rnntui.config.keys import MAX_TEXT, PATH_RULE, Key, show, usable_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,6 +24,8 @@ else:  # pragma: no cover
 _PACKAGE = Path(__file__).resolve().parent.parent
 PRESET_DIRS = (_PACKAGE / "_presets", _PACKAGE.parent / "presets")
 META_KEYS = ("description", "grid", "trials", "name")
+MAX_GRID_VALUES = 100
+"""Most values one grid key may list."""
 
 
 @dataclass
@@ -58,37 +62,96 @@ def list_presets() -> list[Preset]:
     return out
 
 
+MAX_PRESET_BYTES = 1 << 20
+"""Largest preset file read (presets are a few hundred bytes)."""
+
+TRIALS = Key("trials", int, 1, "runs per grid point, seeds seed, seed+1, ...", lo=1, hi=100)
+"""The ``trials`` count of an experiment (a preset's ``trials`` or ``--set trials=N``)."""
+
+
 def resolve_preset(name_or_path: str) -> Path:
-    path = Path(name_or_path).expanduser()
-    if path.suffix == ".toml" or path.exists() or "/" in name_or_path:
-        if not path.is_file():
-            raise ConfigError("preset", f"file {name_or_path!r} does not exist")
+    """A preset name or path -> an existing regular file (ConfigError otherwise)."""
+    if not isinstance(name_or_path, str) or not name_or_path.strip():
+        raise ConfigError("preset", f"got {show(name_or_path)}; allowed: a preset name ({_names()}) "
+                                    f"or a path to a .toml file")
+    if not usable_path(name_or_path):
+        raise ConfigError("preset", f"got {show(name_or_path)}; allowed: a preset name or a path "
+                                    f"({PATH_RULE})")
+    try:
+        path = Path(name_or_path).expanduser()
+    except RuntimeError:  # ~nosuchuser
+        user = name_or_path[1:].split("/", 1)[0]
+        raise ConfigError("preset", f"got {show(name_or_path)}: there is no user {show(user)} for ~ to "
+                                    f"refer to") from None
+    if path.suffix == ".toml" or "/" in name_or_path or _exists(path):
+        _check_file(path, name_or_path)
         return path
     known = preset_paths()
     if name_or_path not in known:
-        allowed = ", ".join(sorted(known)) or "(none found)"
-        raise ConfigError("preset", f"got {name_or_path!r}; allowed: {allowed}, or a path to a .toml file")
+        raise ConfigError("preset", f"got {show(name_or_path)}; allowed: {_names()}, or a path to a .toml file")
     return known[name_or_path]
+
+
+def _names() -> str:
+    return ", ".join(sorted(preset_paths())) or "(none found)"
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return True  # let _check_file say what is wrong with it
+
+
+def _check_file(path: Path, given: str) -> None:
+    """ConfigError unless ``path`` is a regular file (a FIFO would block the read,
+    a device would never end)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError("preset", f"file {show(given)} does not exist") from None
+    except OSError as exc:
+        raise ConfigError("preset", f"file {show(given)} cannot be read: {exc.strerror or exc}") from None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else None)
+    if kind is not None:
+        raise ConfigError("preset", f"{show(given)} is {kind}; allowed: a preset name or a .toml file")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_PRESET_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError("preset", f"{show(str(path))}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_PRESET_BYTES:
+        raise ConfigError("preset", f"{show(str(path))}: larger than {MAX_PRESET_BYTES >> 20} MB; "
+                                    f"allowed: a preset file of config keys")
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("preset", f"{show(str(path))}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer past the digit limit
+        raise ConfigError("preset", f"{show(str(path))}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError("preset", f"{show(str(path))}: nested too deeply; allowed: top-level keys and a "
+                                    f"[grid] table of lists") from None
 
 
 def load_preset(name_or_path: str) -> Preset:
     """Parse and validate a preset (every value and every grid value is checked)."""
     path = resolve_preset(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("preset", f"{path}: not valid TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("preset", f"{path}: cannot be read ({exc})") from None
+    data = _read(path)
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise ConfigError("description", f"in {path.name}: got {description!r}; allowed: a string")
+        raise ConfigError("description", f"in {path.name}: got {show(description)}; allowed: a string")
     values = {k: v for k, v in data.items() if k not in META_KEYS}
     try:
         for key in values:
             if key not in field_names():
                 coerce(key, values[key])  # raises the 'unknown setting' error
-        grid, trials = parse_experiment(data.get("grid", {}), data.get("trials", 1))
+        grid, trials = parse_experiment(data.get("grid", {}), data.get("trials", 1), text=False)
         build_config(values)
         for key, options in grid.items():
             for option in options:
@@ -98,21 +161,44 @@ def load_preset(name_or_path: str) -> Preset:
     return Preset(path.stem, description, values, grid, trials, path)
 
 
-def parse_experiment(grid: Any, trials: Any) -> tuple[dict[str, list[Any]], int]:
-    """Check a ``[grid]`` table and ``trials`` count."""
+def parse_list_text(text: str) -> list[str]:
+    """``"[a, b]"`` or ``"a,b"`` -> ``["a", "b"]``: one flat list, brackets balanced
+    (``[gru`` and ``[[gru]]`` are refused with ValueError)."""
+    body = text.strip()
+    if body.startswith("[") or body.endswith("]"):
+        if not (body.startswith("[") and body.endswith("]")) or len(body) < 2:
+            raise ValueError("unbalanced brackets")
+        body = body[1:-1]
+    if "[" in body or "]" in body:
+        raise ValueError("nested brackets")
+    parts = [p.strip() for p in body.split(",")]
+    if parts == [""]:
+        return []
+    if any(not p for p in parts):
+        raise ValueError("an empty item")
+    return parts
+
+
+def parse_experiment(grid: Any, trials: Any, text: bool = True) -> tuple[dict[str, list[Any]], int]:
+    """Check a ``[grid]`` table and ``trials`` count.  ``text``: a grid value may be
+    list text (``"[a, b]"``, as ``--set grid.KEY=...`` gives it); a preset's must
+    be a TOML list."""
     if not isinstance(grid, dict):
-        raise ConfigError("grid", f"got {grid!r}; allowed: a table of config key = [values]")
+        raise ConfigError("grid", f"got {show(grid)}; allowed: a table of config key = [values]")
     out: dict[str, list[Any]] = {}
     for key, options in grid.items():
         if key not in field_names():
             coerce(key, None)
-        if isinstance(options, str):
-            options = [coerce(key, part) for part in options.strip("[]").split(",") if part.strip()]
-        if not isinstance(options, list) or not options:
-            raise ConfigError(f"grid.{key}", f"got {options!r}; allowed: a non-empty list of values")
+        if isinstance(options, str) and text:
+            try:
+                options = parse_list_text(options) if len(options) <= MAX_TEXT else None
+            except ValueError as exc:
+                raise ConfigError(f"grid.{key}", f"got {show(options)} ({exc}); allowed: a list of values "
+                                                 f"such as [a, b] or a,b") from None
+        if not isinstance(options, list) or not options or len(options) > MAX_GRID_VALUES:
+            raise ConfigError(f"grid.{key}", f"got {show(options)}; allowed: a non-empty list of at most "
+                                             f"{MAX_GRID_VALUES} values")
         out[key] = [coerce(key, o) for o in options]
-    if isinstance(trials, str) and trials.strip().isdigit():
-        trials = int(trials)
-    if not isinstance(trials, int) or isinstance(trials, bool) or not 1 <= trials <= 100:
-        raise ConfigError("trials", f"got {trials!r}; allowed: an integer from 1 to 100")
+    trials = TRIALS.parse(trials)
+    TRIALS.validate(trials)
     return out, trials

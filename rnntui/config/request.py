@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from rnntui.config.presets import Preset, load_preset, parse_experiment, preset_paths
+from rnntui.config.keys import show
+from rnntui.config.presets import TRIALS, Preset, load_preset, parse_experiment, preset_paths
 from rnntui.config.schema import KEYS, Config, ConfigError, build_config, coerce, field_names
+from rnntui.config.schema import key as declared_key
 
 
 @dataclass
@@ -28,7 +30,10 @@ class Request:
 
 
 def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    """``--set KEY=VALUE`` items -> (config overrides, grid overrides, trials or None)."""
+    """``--set KEY=VALUE`` items -> (config overrides, grid overrides, trials or None).
+
+    A key given twice takes the later value; the earlier one is still checked
+    (nothing is accepted unseen)."""
     overrides: dict[str, Any] = {}
     grid: dict[str, Any] = {}
     trials = None
@@ -36,12 +41,18 @@ def split_set_pairs(pairs: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any
         key, sep, value = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise ConfigError("--set", f"got {item!r}; expected KEY=VALUE, e.g. --set hidden_size=20")
+            raise ConfigError("--set", f"got {show(item)}; expected KEY=VALUE, e.g. --set hidden_size=20")
         if key == "trials":
+            if trials is not None:
+                TRIALS.validate(TRIALS.parse(trials))
             trials = value.strip()
         elif key.startswith("grid."):
+            if key[5:] in grid:
+                parse_experiment({key[5:]: grid[key[5:]]}, 1)
             grid[key[5:]] = value.strip()
         else:
+            if key in overrides:
+                declared_key(key).validate(coerce(key, overrides[key]))
             overrides[key] = value
     return overrides, grid, trials
 
@@ -55,19 +66,23 @@ def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = 
                  set_pairs: Iterable[str] = (), *, task_defaults: bool = False) -> Request:
     """defaults < preset < flags < ``--set`` pairs, every value and grid option checked.
 
-    An explicit flag or ``--set`` pins a key the preset's grid would vary.  With
+    A flag and a ``--set`` of the same key must agree (each is checked).  An
+    explicit flag or ``--set`` pins a key the preset's grid would vary.  With
     ``task_defaults`` (the TUI) and no preset named, the preset of the task (the
     one the flags name, else the default task) is the base: the lab opens with
     its task's recommended settings."""
+    preset = load_preset(preset_name) if preset_name is not None else None
     overrides = {k: v for k, v in (flags or {}).items() if k in field_names()}
+    for name, value in overrides.items():
+        declared_key(name).validate(coerce(name, value))  # checked even when --set gives the key too
     set_over, grid_over, trials_over = split_set_pairs(set_pairs)
+    for name, value in set_over.items():
+        if name in overrides and coerce(name, overrides[name]) != coerce(name, value):
+            raise ConfigError(name, f"--{name.replace('_', '-')} {show(overrides[name])} and --set "
+                                    f"{name}={show(value)} disagree; allowed: give the key once")
     overrides.update(set_over)
-    if preset_name:
-        preset = load_preset(preset_name)
-    elif task_defaults:
+    if preset is None and task_defaults:
         preset = task_preset(str(coerce("task", overrides.get("task", KEYS["task"].default))))
-    else:
-        preset = None
     base = preset.values if preset else {}
     cfg = build_config(base, overrides)
     grid = dict(preset.grid) if preset else {}

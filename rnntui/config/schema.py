@@ -22,6 +22,11 @@ from rnntui.tasks.spec import LOSSES, TaskSpec, task_specs
 __all__ = ["Config", "ConfigError", "KEYS", "build_config", "coerce", "diff", "field_names", "field_type",
            "key", "section_of", "to_toml"]
 
+MAX_STEPS = 10**9
+"""Most optimisation steps a run may ask for (also the largest step a checkpoint may hold)."""
+MAX_LENGTH = 100_000
+"""Longest sequence a run trains or evaluates on."""
+
 _CELLS: dict[str, CellSpec] = cell_specs()
 _TASKS: dict[str, TaskSpec] = task_specs()
 
@@ -53,22 +58,24 @@ _TRAINING = (
     Key("momentum", float, 0.0, "SGD momentum", lo=0.0, hi=1.0, hi_open=True),
     Key("weight_decay", float, 0.0, "L2 weight decay", lo=0.0, hi=1.0),
     Key("batch_size", int, 32, "sequences per training batch", lo=1, hi=65536, label="batch", section="training"),
-    Key("steps", int, 1000, "optimisation steps (generated-data tasks)", lo=0, section="training"),
-    Key("epochs", int, 0, "passes over the training set (dataset tasks; 0 = use steps)", lo=0,
+    Key("steps", int, 1000, "optimisation steps (generated-data tasks)", lo=0, hi=MAX_STEPS, section="training"),
+    Key("epochs", int, 0, "passes over the training set (dataset tasks; 0 = use steps)", lo=0, hi=1_000_000,
         section="training"),
     Key("clip", float, 0.0, "gradient-norm clipping (0 = off)", lo=0.0, section="training"),
     Key("loss", str, "auto", "loss function: auto picks the task's own", choices=("auto",) + LOSSES),
 )
 _SEQUENCES = (
     Key("seq_len", int, 50, "training sequence length (delay for copy, bits for binary-addition)",
-        lo=1, hi=100000, label="seq len", section="training"),
+        lo=1, hi=MAX_LENGTH, label="seq len", section="training"),
     Key("seq_len_min", int, 0, "if > 0, each batch's length is drawn from [seq_len_min, seq_len]",
-        lo=0, hi=100000, label="min len"),
-    Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1, section="evaluation"),
-    Key("eval_every", int, 100, "steps between held-out evaluations", lo=1, label="eval every",
+        lo=0, hi=MAX_LENGTH, label="min len"),
+    Key("eval_lengths", list, [], "extra lengths to evaluate at, e.g. [16, 32]", item_lo=1, item_hi=MAX_LENGTH,
+        max_items=16, section="evaluation"),
+    Key("eval_every", int, 100, "steps between held-out evaluations", lo=1, hi=MAX_STEPS, label="eval every",
         section="evaluation"),
     Key("eval_early", int, 0, f"until this step, evaluate {EARLY_FACTOR} times as often (every "
-        f"eval_every/{EARLY_FACTOR} steps), so the early climb shows on the plots; 0 = off", lo=0, label="eval early", section="evaluation"),
+        f"eval_every/{EARLY_FACTOR} steps), so the early climb shows on the plots; 0 = off", lo=0, hi=MAX_STEPS,
+        label="eval early", section="evaluation"),
     Key("eval_size", int, 1000, "held-out sequences per evaluation length", lo=1, hi=1_000_000,
         label="eval size", section="evaluation"),
     Key("n_samples", int, 4, "sample predictions shown per evaluation", lo=0, hi=64),
@@ -77,8 +84,8 @@ _RUN = (
     Key("seed", int, 0, "random seed (same seed, same numbers)", lo=0, hi=2**32 - 1, section="evaluation"),
     Key("device", str, "cpu", "cpu, cuda, cuda:N or auto", check="device", section="evaluation"),
     Key("threads", int, 1, "torch CPU threads", lo=1, hi=256),
-    Key("log_every", int, 10, "steps per reported training-loss point", lo=1),
-    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0, label="ckpt every"),
+    Key("log_every", int, 10, "steps per reported training-loss point", lo=1, hi=MAX_STEPS),
+    Key("checkpoint_every", int, 0, "steps between checkpoints (0 = only at the end)", lo=0, hi=MAX_STEPS, label="ckpt every"),
     Key("tensorboard", bool, False, "also write each run's curves as TensorBoard event files in its run "
         "directory (needs rnntui[tensorboard])"),
 )

@@ -139,7 +139,10 @@ def download(folder: Path, name: str, mirrors: list[str], sha256: str | None,
              progress: ProgressHook | None = None, timeout: float = 30.0) -> Path:
     """Fetch ``name`` into ``folder`` from the first mirror that answers; check
     its SHA-256; write through a ``.part`` file so a broken transfer leaves nothing."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MnistMissing(f"cannot create {folder}: {exc.strerror or exc}") from None
     target, part = folder / name, folder / (name + ".part")
     errors = []
     for mirror in mirrors:
@@ -184,10 +187,13 @@ def load_mnist(
     found = {part: find_file(folder, stem) for part, stem in PARTS.items()}
     missing = [PARTS[part] for part, path in found.items() if path is None]
     if missing:
+        if folder.exists() and not folder.is_dir():
+            raise MnistMissing(f"{folder} is not a folder (MNIST files go in a folder)")
         offline = bool(os.environ.get("RNNTUI_OFFLINE"))
         if not download_missing or offline or not mirrors:
             why = "RNNTUI_OFFLINE is set" if offline and download_missing else "downloading is off"
             raise MnistMissing(_missing_message(folder, missing, why))
+        created = [p for p in (folder, *folder.parents) if not p.exists()]
         close = None
         if progress is None:
             progress, close = rich_progress()
@@ -197,6 +203,7 @@ def load_mnist(
                 try:
                     download(folder, name, mirrors, checksums.get(name), progress)
                 except MnistMissing as exc:
+                    _remove_empty(created)  # a failed download leaves no empty cache folders behind
                     raise MnistMissing(_missing_message(folder, missing, str(exc))) from None
         finally:
             if close:
@@ -208,6 +215,15 @@ def load_mnist(
         arrays[part] = read_idx(path, checksums.get(path.name))
     _check_shapes(arrays)
     return arrays
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) where they are empty."""
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:
+            return
 
 
 def _missing_message(folder: Path, missing: list[str], why: str) -> str:

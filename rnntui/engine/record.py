@@ -2,7 +2,9 @@
 
 The TUI keeps one record per run of the session (and per run directory loaded
 from disk); the plots, the Compare and the Experiment views read records.
-Folding events is all it does, so it is cheap to call on the UI thread.
+Folding events is all it does, so it is cheap to call on the UI thread.  What
+grows with a run's length is bounded (:mod:`rnntui.engine.history`): the metric
+rows and gradient profiles are thinned evenly, the log keeps its last lines.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnntui.engine.history import EVAL_ROWS, LOG_LINES, PROFILES, STEP_ROWS, Recent, Thinned
 from rnntui.engine.events import (
     EvalMetrics,
     Event,
@@ -33,11 +36,11 @@ class RunRecord:
     total_steps: int = 0
     steps_per_epoch: int = 0
     baseline: dict[str, float] = field(default_factory=dict)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    evals: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=lambda: Thinned(cap=STEP_ROWS))
+    evals: list[dict[str, Any]] = field(default_factory=lambda: Thinned(cap=EVAL_ROWS))
     samples: list[tuple[Any, bool]] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    grad_profiles: list[tuple[int, list[float]]] = field(default_factory=list)
+    logs: Recent = field(default_factory=lambda: Recent(cap=LOG_LINES))
+    grad_profiles: list[tuple[int, list[float]]] = field(default_factory=lambda: Thinned(cap=PROFILES))
     """(step, ‖∂L/∂h_t‖ for every t) after each evaluation (Inspect's heatmap)."""
     final: dict[str, float] = field(default_factory=dict)
     step: int = 0
@@ -118,24 +121,28 @@ class RunRecord:
 
     @classmethod
     def from_run_dir(cls, path: str) -> "RunRecord":
+        """The record of a run directory; RunDirError (one line) when it is not
+        one rnntui wrote or its files are damaged."""
         from rnntui.engine.rundir import read_run_dir
 
         data = read_run_dir(path)
         s = data["summary"]
         record = cls(
-            run_id=s.get("run_id", "?"),
-            config=s.get("config", {}),
-            status=s.get("status", "finished"),
-            params=s.get("params", 0),
-            device=s.get("device", ""),
-            baseline=s.get("baseline", {}),
-            final=s.get("final", {}),
-            step=s.get("steps", 0),
-            total_steps=s.get("steps", 0),
-            wall_time_s=s.get("wall_time_s", 0.0),
-            reason=s.get("reason", ""),
+            run_id=s["run_id"],
+            config=s["config"],
+            status=s["status"],
+            params=s["params"],
+            device=s["device"],
+            baseline=s["baseline"],
+            final=s["final"],
+            step=s["steps"],
+            total_steps=s["steps"],
+            wall_time_s=s["wall_time_s"],
+            reason=s["reason"],
             path=data["path"],
         )
-        record.steps = [{k: r[k] for k in ("step", "epoch", "loss", "grad_norm") if k in r} for r in data["steps"]]
-        record.evals = [{"step": r["step"], "epoch": r.get("epoch", 0), "metrics": r["metrics"]} for r in data["evals"]]
+        record.steps = Thinned(({k: r[k] for k in ("step", "epoch", "loss", "grad_norm") if k in r}
+                                for r in data["steps"]), cap=STEP_ROWS)
+        record.evals = Thinned(({"step": r["step"], "epoch": r["epoch"], "metrics": r["metrics"]}
+                                for r in data["evals"]), cap=EVAL_ROWS)
         return record

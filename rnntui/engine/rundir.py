@@ -4,22 +4,37 @@
     metrics.jsonl   one JSON object per step-window and per evaluation, as they happen
     summary.json    config, final validation metrics, params, steps, wall time, status
     checkpoint.pt   model/optimiser/RNG state (torch.load(weights_only=True))
+    .rnntui         marks the directory as rnntui's, and locks it while a run writes
 
 :class:`RunWriter` is an event consumer: the headless runner and the TUI both
 feed it the trainer's events, so a run that fails half-way keeps its history.
+It claims the directory first (:mod:`rnntui.engine.dirclaim`: one run at a
+time, no one else's files).  Files are written so that a kill or a full disk
+never leaves a part of one (:mod:`rnntui.engine.files`): config and summary
+atomically, metrics a whole line at a time; a small reserve file is given up
+when the disk is full, so the summary of a run that ran out of space is
+still written.  :func:`read_run_dir` reads a directory back, checking what it
+reads (Compare opens directories from anywhere).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Callable, Iterator
 
-from rnntui.config import Config, to_toml
+from rnntui.config import Config, ConfigError, to_toml
+from rnntui.config.keys import show
+from rnntui.engine.dirclaim import RESERVE, DirClaim, claim_dir
 from rnntui.engine.events import EvalMetrics, Event, RunFailed, RunFinished, RunStarted, StepMetrics
+from rnntui.engine.files import append_line, is_full, show_path, write_atomic
+from rnntui.engine.history import EVAL_ROWS, STEP_ROWS, Thinned
 
 CHECKPOINT_NAME = "checkpoint.pt"
+RESERVE_BYTES = 64 * 1024
+"""Room kept for the summary (a few kB) and its temporary copy on a full disk."""
 
 
 def timestamped_dir(name: str, root: str | Path = "runs") -> Path:
@@ -37,35 +52,65 @@ def default_run_dir(cfg: Config, root: str | Path = "runs") -> Path:
 
 
 class RunWriter:
-    def __init__(self, path: str | Path, cfg: Config) -> None:
+    """Claims ``path`` and writes the run's files into it (see the module docstring).
+
+    Raises ConfigError (key ``out``) when the directory cannot be claimed or the
+    disk is full before training starts; then nothing is left behind.  ``keep``:
+    a checkpoint in the directory that the run resumes from (not removed)."""
+
+    def __init__(self, path: str | Path, cfg: Config, *, overwrite: bool = False,
+                 keep: tuple[str | Path, ...] = ()) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.cfg = cfg
-        (self.path / "config.toml").write_text(to_toml(cfg), encoding="utf-8")
-        self._metrics: IO[str] = open(self.path / "metrics.jsonl", "w", encoding="utf-8")
         self.started: RunStarted | None = None
         self.summary: dict[str, Any] | None = None
-
-    def write_history(self, steps: list[dict[str, Any]], evals: list[dict[str, Any]]) -> None:
-        """Rows a resumed run inherits from its checkpoint, so the file holds the whole curve."""
-        for kind, rows in (("step", steps), ("eval", evals)):
-            for row in rows:
-                self._metrics.write(json.dumps({"event": kind, **row}) + "\n")
-        self._metrics.flush()
+        self.failure: OSError | None = None
+        """A summary that could not be written even with the reserve given up."""
+        self.claim: DirClaim = claim_dir(self.path, overwrite=overwrite, keep=keep)
+        self._fd: int | None = None
+        self._end = 0
+        try:
+            write_atomic(self.path / "config.toml", to_toml(cfg))
+            write_atomic(self.path / RESERVE, os.urandom(RESERVE_BYTES), sync=False)
+            self._fd = os.open(self.path / "metrics.jsonl", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            self.claim.discard([self.path / n for n in ("config.toml", RESERVE, "metrics.jsonl")])
+            if is_full(exc):
+                raise ConfigError("out", f"no space left on {show_path(self.path)!r}") from None
+            raise ConfigError("out", f"cannot write the run directory {show_path(self.path)!r}: "
+                                     f"{exc.strerror or exc}") from None
 
     @property
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT_NAME
 
+    # ------------------------------------------------------------ metrics
+    def _append(self, row: dict[str, Any]) -> None:
+        if self._fd is None:
+            return
+        line = (json.dumps(row) + "\n").encode("utf-8")
+        self._end = append_line(self._fd, line, self._end, self.path / "metrics.jsonl")
+
+    def write_lines(self, text: bytes) -> None:
+        """Whole JSON lines a resumed run inherits (the rows of its checkpoint)."""
+        if self._fd is not None and text:
+            self._end = append_line(self._fd, text, self._end, self.path / "metrics.jsonl")
+
+    def snapshot(self) -> bytes:
+        """Every metrics line written so far (what a checkpoint carries for a resume)."""
+        if self._fd is None:
+            return b""
+        return os.pread(self._fd, self._end, 0)
+
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.started = event
         elif isinstance(event, (StepMetrics, EvalMetrics)):
-            self._metrics.write(json.dumps(event.to_json()) + "\n")
-            self._metrics.flush()
+            self._append(event.to_json())
         elif isinstance(event, (RunFinished, RunFailed)):
             self._write_summary(event)
 
+    # ------------------------------------------------------------ summary
     def _write_summary(self, event: RunFinished | RunFailed) -> None:
         if isinstance(event, RunFinished):
             status, final, reason = ("stopped" if event.stopped else "finished"), event.final, ""
@@ -83,27 +128,146 @@ class RunWriter:
             "steps": event.step,
             "wall_time_s": round(event.wall_time_s, 3),
         }
-        (self.path / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(self.summary, indent=2) + "\n"
+        try:
+            write_atomic(self.path / "summary.json", text)
+        except OSError:
+            (self.path / RESERVE).unlink(missing_ok=True)  # give up the reserve: room for the summary
+            try:
+                write_atomic(self.path / "summary.json", text)
+            except OSError as exc:
+                self.failure = exc
 
     def close(self) -> None:
-        self._metrics.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        (self.path / RESERVE).unlink(missing_ok=True)
+        self.claim.release()
+
+
+# ------------------------------------------------------------------ reading
+class RunDirError(ValueError):
+    """A run directory cannot be read: missing, not rnntui's, or damaged.  One line."""
+
+
+MAX_SUMMARY_BYTES = 16 << 20
+STATUSES = ("ready", "running", "paused", "finished", "stopped", "failed")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool)) or (
+        isinstance(v, list) and all(x is None or isinstance(x, (str, int, float, bool)) for x in v))
+
+
+def _table(value: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, dict) and all(isinstance(k, str) and value(x) for k, x in v.items())
+
+
+SUMMARY_FIELDS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
+    "run_id": ("?", lambda v: isinstance(v, str), "a string"),
+    "status": ("finished", lambda v: v in STATUSES, ", ".join(STATUSES)),
+    "reason": ("", lambda v: isinstance(v, str), "a string"),
+    "config": ({}, _table(_scalar), "a table of config keys and plain values"),
+    "final": ({}, _table(_number), "a table of metric numbers"),
+    "params": (0, _count, "an integer >= 0"),
+    "device": ("", lambda v: isinstance(v, str), "a string"),
+    "baseline": ({}, _table(_number), "a table of metric numbers"),
+    "steps": (0, _count, "an integer >= 0"),
+    "wall_time_s": (0.0, lambda v: _number(v) and v >= 0, "a number >= 0"),
+}
+"""summary.json field -> (default when absent, check, what is allowed)."""
+
+
+def _loads(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise RunDirError(f"{where}: nested too deeply to be an rnntui file") from None
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """summary.json, checked field by field (absent fields get their defaults)."""
+    where = show_path(path / "summary.json")
+    try:
+        with open(path / "summary.json", "rb") as fh:
+            raw = fh.read(MAX_SUMMARY_BYTES + 1)
+    except OSError as exc:
+        raise RunDirError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_SUMMARY_BYTES:
+        raise RunDirError(f"{where}: larger than {MAX_SUMMARY_BYTES >> 20} MB, not an rnntui summary")
+    summary = _loads(raw.decode("utf-8", "replace"), where)
+    if not isinstance(summary, dict):
+        raise RunDirError(f"{where}: got {show(summary)}; allowed: a JSON object (an rnntui summary)")
+    out = {}
+    for name, (default, ok, allowed) in SUMMARY_FIELDS.items():
+        value = summary.get(name, default)
+        if not ok(value):
+            raise RunDirError(f"{where}: field {name!r}: got {show(value)}; allowed: {allowed}")
+        out[name] = value
+    return out
+
+
+def _metric_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    where = show_path(path)
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            if not raw.endswith(b"\n"):
+                return  # a last line cut short by a crash: the whole lines before it count
+            row = _loads(raw.decode("utf-8", "replace"), f"{where} line {number}")
+            yield number, row
+
+
+def _check_row(row: Any, where: str) -> str:
+    """The row's kind (``step`` or ``eval``); RunDirError unless it is a valid row."""
+    if not isinstance(row, dict):
+        raise RunDirError(f"{where}: got {show(row)}; allowed: a JSON object per line")
+    kind = row.get("event")
+    ok = _count(row.get("step")) and (row.get("epoch") is None or _count(row.get("epoch")))
+    if kind == "step":
+        ok = ok and _number(row.get("loss")) and (row.get("grad_norm") is None or _number(row.get("grad_norm")))
+    elif kind == "eval":
+        ok = ok and _table(_number)(row.get("metrics"))
+    else:
+        raise RunDirError(f"{where}: event {show(kind)}; allowed: step, eval")
+    if not ok:
+        raise RunDirError(f"{where}: got {show(row)}; allowed: a {kind} row (step, epoch, "
+                          f"{'loss' if kind == 'step' else 'metrics'})")
+    return kind
 
 
 def read_run_dir(path: str | Path) -> dict[str, Any]:
-    """Load a run directory's summary and metric history (for Compare)."""
+    """A run directory's checked summary and metric history (for Compare).
+
+    Raises RunDirError (a ValueError) with one line naming the file and what is
+    wrong; the history is thinned to a bounded size (see ``engine.history``)."""
     path = Path(path)
-    summary_path = path / "summary.json"
-    if not summary_path.is_file():
-        raise FileNotFoundError(f"{path} has no summary.json (not an rnntui run directory?)")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    steps, evals = [], []
+    if not (path / "summary.json").is_file():
+        raise RunDirError(f"{show_path(path)} has no summary.json (not an rnntui run directory?)")
+    summary = read_summary(path)
+    steps: list[dict[str, Any]] = Thinned(cap=STEP_ROWS)
+    evals: list[dict[str, Any]] = Thinned(cap=EVAL_ROWS)
     metrics_path = path / "metrics.jsonl"
     if metrics_path.is_file():
-        for line in metrics_path.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            (steps if row.get("event") == "step" else evals).append(row)
+        try:
+            for number, row in _metric_rows(metrics_path):
+                kind = _check_row(row, f"{show_path(metrics_path)} line {number}")
+                row.setdefault("epoch", 0)
+                (steps if kind == "step" else evals).append(row)
+        except OSError as exc:
+            raise RunDirError(f"{show_path(metrics_path)}: cannot be read ({exc.strerror or exc})") from None
     return {"summary": summary, "steps": steps, "evals": evals, "path": str(path)}
 
 

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import torch
@@ -38,7 +38,11 @@ from rnntui.engine.events import (
     Samples,
     StepMetrics,
 )
+from rnntui.engine.budget import check_memory
+from rnntui.engine.files import NoSpace
+from rnntui.engine.history import EVAL_ROWS, STEP_ROWS, Thinned
 from rnntui.engine.model import BUILD_LOCK, SequenceModel, build_model, count_params
+from rnntui.engine.resume import check_identity, drop_closing_eval, inherited_lines, load_optimizer, make_optimizer
 from rnntui.engine.schedule import eval_due
 from rnntui.tasks import Task, build_task
 
@@ -52,12 +56,20 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device", f"got {name!r} but CUDA is not available here; allowed: cpu, auto")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ConfigError("device", f"got {name!r} but this machine has {count} CUDA device{'s' * (count != 1)}; "
+                                    f"allowed: cpu, auto, cuda, cuda:0..cuda:{count - 1}")
+    return device
 
 
-RESUME_IDENTITY_KEYS = ("task", "cell", "hidden_size", "num_layers", "bidirectional", "proj_size", "bias",
-                        "nonlinearity", "n_symbols", "copy_len", "mem_dim", "dataset", "loss")
-"""Config keys a resumed run must share with its checkpoint (they define the model or the data)."""
+class HistoryStore(Protocol):
+    """Where a run's metric lines live (the run directory's ``metrics.jsonl``)."""
+
+    def snapshot(self) -> bytes: ...
+
+    def write_lines(self, text: bytes) -> None: ...
 
 
 def scheduled_lr(base_lr: float, schedule: str, step: int, total_steps: int) -> float:
@@ -79,9 +91,21 @@ def check_resume(cfg: Config, payload: dict[str, Any]) -> None:
 
 def check_runnable(cfg: Config) -> None:
     """Raise ConfigError now for what only the task or the machine can judge
-    (task options, an unavailable device), before any file is written."""
-    resolve_device(cfg.device)
-    build_task(cfg)
+    (task options, an unavailable device, a run too large for this machine's
+    memory), before any file is written."""
+    device = resolve_device(cfg.device)
+    check_memory(cfg, build_task(cfg), device=device)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line for a run that failed with ``exc``: ``no space left on <path>`` for a
+    full disk, ``out of memory`` for an allocation, else the exception's first line."""
+    if isinstance(exc, NoSpace):
+        return str(exc)
+    text = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower():
+        return f"out of memory ({text[:160]})" if text else "out of memory"
+    return f"{type(exc).__name__}: {text[:300]}".rstrip(": ")
 
 
 def planned_steps(cfg: Config) -> tuple[int, int]:
@@ -115,6 +139,7 @@ class Trainer:
         run_id: str | None = None,
         checkpoint_path: str | Path | None = None,
         resume: dict[str, Any] | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self.cfg = cfg
         self.callback = callback or (lambda event: None)
@@ -122,9 +147,13 @@ class Trainer:
         self.run_id = run_id or uuid.uuid4().hex[:8]
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.resume = resume
-        self.steps: list[dict[str, Any]] = []
-        self.evals: list[dict[str, Any]] = []
+        self.history = history
+        # in memory, bounded (engine.history); the whole curve is in the history store
+        self.steps: list[dict[str, Any]] = Thinned(cap=STEP_ROWS)
+        self.evals: list[dict[str, Any]] = Thinned(cap=EVAL_ROWS)
         self.step = 0
+        self.elapsed_before = 0.0  # seconds trained before a resume: elapsed times continue
+        self._inherited = b""  # the metric lines a resumed run starts its history with
         # training loss summed since the last logged row; saved in checkpoints so a
         # resumed run logs exactly the rows an uninterrupted one would
         self.window_loss, self.window_n = 0.0, 0
@@ -160,11 +189,7 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self.task = build_task(cfg)
             self.model = build_model(cfg, self.task).to(self.device)
-        params = self.model.parameters()
-        if cfg.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        else:
-            self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         eval_gen = torch.Generator().manual_seed(cfg.seed + EVAL_SEED_OFFSET)
         self.eval_sets = self.task.eval_sets(eval_gen)
@@ -175,43 +200,64 @@ class Trainer:
             self._load_resume(self.resume)
 
     def _load_resume(self, ckpt: dict[str, Any]) -> None:
+        """Continue from ``ckpt`` (see :mod:`rnntui.engine.resume`); ConfigError when it does not fit."""
         assert self.model is not None and self.task is not None
-        saved = ckpt.get("config", {}) if isinstance(ckpt.get("config"), dict) else {}
-        changed = [k for k in RESUME_IDENTITY_KEYS if k in saved and saved[k] != getattr(self.cfg, k)]
-        if changed:
-            was = ", ".join(f"{k}={saved[k]!r}" for k in changed)
-            now = ", ".join(f"{k}={getattr(self.cfg, k)!r}" for k in changed)
-            raise ConfigError("resume", f"the checkpoint was made with {was}, this run has {now}")
+        check_identity(self.cfg, ckpt)
         try:
             self.model.load_state_dict(ckpt["model"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
+            note = load_optimizer(self.optimizer, self.cfg, ckpt)
+            if note is not None:
+                self._emit(Log(self.run_id, note))
             self.data_gen.set_state(ckpt["data_rng"])
             torch.set_rng_state(ckpt["torch_rng"])
             self.task.load_state_dict(ckpt.get("task_state", {}))
             self.step = int(ckpt["step"])
-            self.steps = list(ckpt.get("steps", []))
-            self.evals = list(ckpt.get("evals", []))
+            self.steps = Thinned(ckpt.get("steps", []), cap=STEP_ROWS, seen=ckpt.get("steps_seen"))
+            self.evals = Thinned(ckpt.get("evals", []), cap=EVAL_ROWS, seen=ckpt.get("evals_seen"))
             self.window_loss = float(ckpt.get("window_loss", 0.0))
             self.window_n = int(ckpt.get("window_n", 0))
-        except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+            self.elapsed_before = float(ckpt.get("elapsed_s", 0.0))
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OverflowError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ConfigError("resume", f"the checkpoint does not fit this run ({first})") from None
+        self.evals, dropped = drop_closing_eval(self.evals, self.step, self._on_schedule)
+        self._inherited = inherited_lines(ckpt, self.step, dropped, self.steps, self.evals, self.run_id,
+                                          lambda k: scheduled_lr(self.cfg.lr, self.cfg.lr_schedule, k - 1,
+                                                                 self.total_steps))
+
+    def _on_schedule(self, step: int) -> bool:
+        return eval_due(step, self.cfg.eval_every, self.cfg.eval_early, self.total_steps)
 
     def checkpoint_payload(self) -> dict[str, Any]:
         assert self.model is not None
-        return {
+        payload = {
             "config": self.cfg.to_dict(),
+            "run_id": self.run_id,
             "step": self.step,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_name": self.cfg.optimizer,
             "data_rng": self.data_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "steps": self.steps,
-            "evals": self.evals,
+            "steps": list(self.steps),
+            "evals": list(self.evals),
+            "steps_seen": self.steps.seen,
+            "evals_seen": self.evals.seen,
             "window_loss": self.window_loss,
             "window_n": self.window_n,
+            "elapsed_s": self.elapsed_s(),
             "task_state": self.task.state_dict(),
         }
+        if self.history is not None:
+            raw = self.history.snapshot()
+            payload["metrics_log"] = torch.frombuffer(bytearray(raw), dtype=torch.uint8) if raw \
+                else torch.zeros(0, dtype=torch.uint8)
+        return payload
+
+    def elapsed_s(self) -> float:
+        """Seconds of training so far, counting those before a resume."""
+        start = getattr(self, "_start", None)
+        return self.elapsed_before if start is None else time.perf_counter() - start
 
     def save(self, path: str | Path | None = None) -> Path | None:
         target = Path(path) if path else self.checkpoint_path
@@ -223,9 +269,17 @@ class Trainer:
 
     # ---------------------------------------------------------------- run
     def run(self) -> RunResult:
+        """Train to the end, a stop or a failure.  Raises ConfigError (bad input,
+        found in set-up); everything after that ends as a RunResult, with the
+        history kept: a full disk or too little memory is a failed run."""
         start = time.perf_counter()
-        self.setup()
+        try:
+            self.setup()
+        except (MemoryError, RuntimeError) as exc:  # a model or data set too large to allocate
+            return self._fail(start, 0, failure_reason(exc))
         assert self.model is not None and self.task is not None
+        start -= self.elapsed_before
+        self._start = start
         cfg, model, task = self.cfg, self.model, self.task
         params = count_params(model)
         self._emit(
@@ -245,6 +299,9 @@ class Trainer:
         window_start = time.perf_counter()
         final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
         try:
+            if self.history is not None and self._inherited:
+                self.history.write_lines(self._inherited)
+            self._inherited = b""
             while self.step < self.total_steps:
                 if self.control.paused:
                     self.control.wait_while_paused()
@@ -264,22 +321,22 @@ class Trainer:
                     self._log_step(self.window_loss / self.window_n, grad_norm,
                                    self.window_n / max(now - window_start, 1e-9), start)
                     self.window_loss, self.window_n, window_start = 0.0, 0, now
-                if eval_due(self.step, cfg.eval_every, cfg.eval_early, self.total_steps):
+                if self._on_schedule(self.step):
                     final = self._evaluate()
                 self.control.run_calls()
                 if self.control.take_checkpoint_request() or (
                     cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0
                 ):
                     self.save()
-        except Exception as exc:  # a bug or a runtime error: report it, keep the history
-            return self._fail(start, params, f"{type(exc).__name__}: {exc}")
-        aborted = self.control.aborted
-        if not aborted and self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
-            final = self._evaluate()
+            aborted = self.control.aborted
+            if not aborted and self.step > 0 and (not self.evals or self.evals[-1]["step"] != self.step):
+                final = self._evaluate()
+            if not aborted:
+                self.save()
+        except Exception as exc:  # a full disk, a bug, a runtime error: report it, keep the history
+            return self._fail(start, params, failure_reason(exc))
         wall = time.perf_counter() - start
         stopped = self.control.cancelled and self.step < self.total_steps
-        if not aborted:
-            self.save()
         self._emit(RunFinished(self.run_id, step=self.step, final=final, wall_time_s=wall, stopped=stopped))
         return RunResult("stopped" if stopped else "finished", self.step, final, wall, params,
                          steps=self.steps, evals=self.evals)

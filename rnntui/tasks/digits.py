@@ -78,11 +78,18 @@ def load_split(cfg: Config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, t
             raise ConfigError("data_dir", str(exc)) from None
         except DataError as exc:
             raise ConfigError("data_dir", f"MNIST files unusable: {exc}") from None
+        except (OSError, RuntimeError) as exc:  # not a folder, unreadable, ~nosuchuser
+            raise ConfigError("data_dir", f"got {cfg.data_dir!r}: {getattr(exc, 'strerror', None) or exc}; "
+                                          f"allowed: a folder that holds or can hold the MNIST files") from None
         return train_x, train_y.long(), test_x, test_y.long()
     try:
         images, labels = load_bundled(cfg.dataset)
     except DataError as exc:
         raise ConfigError("dataset", str(exc)) from None
+    n = int(labels.shape[0])
+    if n - max(1, round(n * cfg.val_fraction)) < 1:
+        raise ConfigError("val_fraction", f"got {cfg.val_fraction}; it holds out all {n} images of "
+                                          f"{cfg.dataset!r}, leaving none to train on")
     return split_bundled(images, labels, cfg.val_fraction)
 
 
@@ -100,9 +107,10 @@ SPEC = TaskSpec(
     losses=("ce",),
     options=(Key("dataset", str, "mnist-5k", "digits data: mnist-5k, digits-8x8 (bundled) or mnist (IDX files)",
                  choices=("mnist-5k", "digits-8x8", "mnist")),
-             Key("data_dir", str, "", "folder with MNIST IDX files / download cache", label="data dir"),
-             Key("val_fraction", float, 0.2, "held-out fraction of a bundled dataset", lo=0.0, hi=1.0,
-                 lo_open=True, hi_open=True, label="val frac")),
+             Key("data_dir", str, "", "folder with MNIST IDX files / download cache", check="path",
+                 label="data dir"),
+             Key("val_fraction", float, 0.2, "held-out fraction of a bundled dataset", lo=0.0, hi=0.9,
+                 lo_open=True, label="val frac")),
     ignores=("seq_len", "eval_lengths", "eval_size"),
 )
 

@@ -38,6 +38,7 @@ from rnntui.engine.experiment.results import (
     metric_names,
     write_results,
 )
+from rnntui.engine.dirclaim import EXPERIMENT_FILES, DirClaim, claim_dir
 from rnntui.engine.rundir import timestamped_dir
 from rnntui.tasks.spec import task_specs
 
@@ -104,6 +105,19 @@ class Experiment:
     _names: list[str] = field(default_factory=list, repr=False)
     _names_from: int = field(default=0, repr=False)
     _preferred: list[str] | None = field(default=None, repr=False)
+    _claim: DirClaim | None = field(default=None, repr=False)
+
+    def claim_dir(self, overwrite: bool = False) -> None:
+        """Create and lock ``out_dir`` for this experiment (see ``engine.dirclaim``):
+        ConfigError (key ``out``) when another run writes there or it holds files
+        rnntui did not write (unless ``overwrite``).  Idempotent."""
+        if self._claim is None:
+            self._claim = claim_dir(self.out_dir, overwrite=overwrite, stale=EXPERIMENT_FILES)
+
+    def release_dir(self) -> None:
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     @classmethod
     def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rnntui.engine.files import atomic_write
+from rnntui.engine.files import write_atomic
 from rnntui.engine.metrics import keys_named
 
 
@@ -208,8 +208,10 @@ def aggregate(points: Sequence[GridPoint], trials: int, outcomes: Iterable[RunOu
 
 # ------------------------------------------------------------------ writers
 def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so a reader never sees half a table."""
-    atomic_write(path, lambda fh: fh.write(text))
+    """Write via a temporary file and a rename, so a reader never sees half a table
+    (NoSpace on a full disk, the old table kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text, sync=False)
 
 
 def rows_to_csv(rows: Sequence[Row], names: Sequence[str]) -> str:

@@ -69,6 +69,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(events: Any, cancel: Any, abort: Any = None, quiet: bool = False) -> None:
     """Runs once in each worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # and SIGTERM (sent to the whole group by a service manager)
     if quiet:  # under the TUI a stray warning on the terminal would garble the screen
         import warnings
 
@@ -193,20 +194,23 @@ class ExperimentRunner:
     def run(self) -> Iterator[RunOutcome]:
         exp = self.experiment
         self.connect()  # a bad Ray address fails before anything is written
-        exp.out_dir.mkdir(parents=True, exist_ok=True)
-        exp.started_at = time.perf_counter()
-        exp.write()
-        order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
+        exp.claim_dir()  # locked until the runs end: a second experiment cannot write here meanwhile
         try:
-            if self._ray is not None:
-                yield from self._ray.run(order)
-            elif self.workers == 0:
-                yield from self._run_here(order)
-            else:
-                yield from self._run_pool(order)
-        finally:  # finished, stopped, or the generator closed early: the files hold every outcome
-            exp.wall_time_s = time.perf_counter() - exp.started_at
+            exp.started_at = time.perf_counter()
             exp.write()
+            order = sorted((s for s in exp.specs if s.run_id not in exp.outcomes), key=lambda s: -s.cost())
+            try:
+                if self._ray is not None:
+                    yield from self._ray.run(order)
+                elif self.workers == 0:
+                    yield from self._run_here(order)
+                else:
+                    yield from self._run_pool(order)
+            finally:  # finished, stopped, or the generator closed early: the files hold every outcome
+                exp.wall_time_s = time.perf_counter() - exp.started_at
+                exp.write()
+        finally:
+            exp.release_dir()
 
     def _run_here(self, order: Sequence[RunSpec]) -> Iterator[RunOutcome]:
         for spec in order:

@@ -167,6 +167,7 @@ def _tables(cfg: Config, input_size: int | None, task_in: int, task_out: int, ba
 
     source = "given" if input_size else "task"
     input_size = input_size or task_in
+    _check_fits(cfg, input_size, task_out, batch, seq_len if shapes else 0)
     cell = meta_cell(cfg, input_size)
     head: list[ParamRow] = []
     if task_out:
@@ -212,3 +213,15 @@ def _look_inside(desc: ModelDescription, cfg: Config, task: "Task", model: "nn.M
         batch = take(sets[None][0], PROBE_SEQUENCES)
         desc.grad_profile = [float(v) for v in hidden_grad_norms(model, task, batch)]
     desc.gates = gate_trace_event(model, batch, desc.run_id, desc.step, min(sample, batch.size - 1))
+
+
+def _check_fits(cfg: Config, input_size: int, output_size: int, batch: int, seq_len: int) -> None:
+    """Refuse (ConfigError naming the key) tables whose model or example batch would
+    not fit in memory: the weights are made real (zeros) to run the shape cases,
+    and the packed case pads a full ``(B, T, I)`` batch."""
+    from rnntui.engine.budget import BYTES, check_fits, parameter_count
+
+    data_key = "input_size" if input_size > batch else "batch"
+    parts = {"hidden_size": parameter_count(cfg, input_size, output_size) * BYTES * 2,
+             data_key: batch * seq_len * input_size * BYTES * 3}
+    check_fits(parts, "this table", {**cfg.to_dict(), "batch": batch, "input_size": input_size})
