@@ -127,7 +127,9 @@ def make_lab_app(request: Any = None, **kw: Any):
     return app
 
 
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds; fail naming ``what`` after
+    ``timeout`` seconds (generous: it only bounds a failing test on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -6,14 +6,9 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 
-import pytest
-
-pytest.importorskip("textual")
 
 from rnntui.app import app as app_module
-from rnntui.app.app import create_app
 from rnntui.app.screens.confirm import ConfirmScreen
 from rnntui.app.screens.help import HelpScreen
 from rnntui.app.widgets.config_form import FieldRow
@@ -21,6 +16,8 @@ from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.config.request import Request
 from rnntui.config import build_config
 from rnntui.config.presets import load_preset
+
+from conftest import engine_ready, make_lab_app, wait_for
 
 SIZE = (120, 40)
 
@@ -32,30 +29,7 @@ def tiny(**over) -> Request:
 
 
 def make_app(request: Request | None = None, **kw):
-    app = create_app(request or tiny(), runs_root=None, **kw)
-    notes: list[tuple[str, str]] = []
-    original = app.notify
-
-    def notify(message, *, title="", severity="information", timeout=None, markup=True):
-        notes.append((severity, message))
-        original(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    app.notify = notify  # type: ignore[method-assign]
-    app.notes = notes  # type: ignore[attr-defined]
-    return app
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
-async def engine_ready(pilot, app) -> None:
-    await wait_for(pilot, lambda: bool(app.lab.task_infos or app.lab.engine_error), 30, "the engine preload")
-    assert not app.lab.engine_error, app.lab.engine_error
+    return make_lab_app(request or tiny(), **kw)
 
 
 async def form_ready(pilot, app) -> None:
@@ -197,7 +171,9 @@ async def test_pause_resume_and_stop():
         assert app.query_one("#loss-plot", MetricPlot).point_count == 0
 
 
-async def test_quit_mid_run_exits_fast(monkeypatch):
+async def test_quit_mid_run_stops_the_training_thread(monkeypatch):
+    """Quitting mid-run cancels the run: its thread ends long before its 100,000
+    steps (how fast is measured by bench/ui.py, not asserted here)."""
     ended = threading.Event()
     real = app_module.run_training
 
@@ -215,14 +191,10 @@ async def test_quit_mid_run_exits_fast(monkeypatch):
         await pilot.press("q")  # a run is on: it asks first
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the question")
         assert "A run is in progress" in str(app.screen.query_one("#confirm-question").render())
-        t0 = time.monotonic()
         await pilot.press("y")
-    exited = time.monotonic() - t0
-    assert await asyncio.to_thread(ended.wait, 1.5), "the training thread did not end"
-    thread_done = time.monotonic() - t0
-    assert exited < 1.5 and thread_done < 1.5, (exited, thread_done)
-    print(f"quit: app closed in {exited:.3f}s, training thread ended in {thread_done:.3f}s")
+    assert await asyncio.to_thread(ended.wait, 60), "the training thread did not end"
     assert app.lab.control.cancelled
+    assert app.lab.current.step < 100_000
 
 
 async def test_worker_error_shows_a_notice(monkeypatch):

@@ -6,12 +6,10 @@ import csv
 import importlib.util
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("textual")
 
 from textual.widgets import DataTable, Input
 
@@ -26,6 +24,8 @@ from rnntui.engine.events import EvalMetrics, RunFinished, RunStarted, StepMetri
 from rnntui.engine.experiment.runner import available_cores
 from rnntui.engine.record import RunRecord
 from rnntui.engine.rundir import RunWriter
+
+from conftest import wait_for
 
 SIZE = (120, 36)
 TINY = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=6,
@@ -61,13 +61,6 @@ def write_run_dir(path: Path, cell: str = "lstm", acc: float = 0.75) -> Path:
 def make_app(tmp_path: Path, request: Request | None = None, **kw):
     return create_app(request or Request(build_config(TINY)), runs_root=tmp_path / "runs", **kw)
 
-
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def plot_lines(screen, selector: str):

@@ -6,9 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
 
-pytest.importorskip("textual")
 
 from textual.app import App
 from textual.widgets import Input, Select, SelectionList, TabbedContent

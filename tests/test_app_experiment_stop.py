@@ -7,12 +7,9 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 
-pytest.importorskip("textual")
 
 from rnntui.app.app import create_app
 from rnntui.app import experiment_view as view
@@ -21,16 +18,11 @@ from rnntui.config import build_config
 from rnntui.config.request import Request
 import rnntui.engine.experiment.runner as runner_module
 
+from conftest import wait_for
+
 TINY = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=6,
             eval_every=3, eval_size=32, n_samples=0, lr=0.01, seed=0, log_every=1)
 
-
-async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 async def test_stop_answers_at_once_and_keeps_the_finished_trials(tmp_path: Path, monkeypatch) -> None:

@@ -4,13 +4,11 @@ palette's "Save figure"), and Compare's chooser of saved runs."""
 from __future__ import annotations
 
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("textual")
 
 from textual.widgets import OptionList
 
@@ -21,15 +19,8 @@ from rnntui.config import build_config
 from rnntui.config.request import Request
 from rnntui.engine.saved_runs import load_runs
 
-from conftest import SAVED_CONFIG
+from conftest import SAVED_CONFIG, wait_for
 
-
-async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def notices(app) -> list[str]:

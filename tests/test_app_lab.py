@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
-pytest.importorskip("textual")
 
 from conftest import engine_ready, form_ready, make_lab_app, replay_training, wait_for
 from textual.containers import VerticalScroll

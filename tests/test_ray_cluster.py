@@ -160,4 +160,4 @@ def test_a_grid_on_a_head_started_with_ray_start(ray_head: str, tmp_path: Path, 
     assert data["runs_done"] == 4 and [r["finished"] for r in data["rows"]] == [2, 2]
     for run in data["runs"]:
         assert sorted(p.name for p in Path(run["path"]).iterdir()) == \
-            ["checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"]
+            [".rnntui", "checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"]

@@ -64,7 +64,7 @@ def test_ray_gives_the_local_numbers_bit_for_bit_and_the_files_come_back(local_r
     for s_local, s_ray in zip(local.specs, remote.specs):
         d_local, d_ray = Path(s_local.out_dir), Path(s_ray.out_dir)
         assert sorted(p.name.split(".")[0] for p in d_ray.iterdir()) == \
-            ["checkpoint", "config", "events", "metrics", "summary"]
+            ["", "checkpoint", "config", "events", "metrics", "summary"]  # "": the .rnntui marker
         for name in ("checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"):  # as local runs leave them
             assert (d_ray / name).stat().st_mode == (d_local / name).stat().st_mode
         rows = [[same_numbers(json.loads(line)) for line in (d / "metrics.jsonl").read_text().splitlines()]
@@ -99,7 +99,7 @@ def test_a_ray_task_writes_nothing_where_the_driver_keeps_the_run(tmp_path: Path
     assert kinds[0] == "started" and kinds[-1] == "finished" and "samples" not in kinds
     assert not Path(spec.out_dir).exists()
     assert last["outcome"].status == "finished" and last["outcome"].path == spec.out_dir
-    assert sorted(last["files"]) == ["checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"]
+    assert sorted(last["files"]) == [".rnntui", "checkpoint.pt", "config.toml", "metrics.jsonl", "summary.json"]
     unpack_run_dir(last["files"], spec.out_dir)
     payload = torch.load(Path(spec.out_dir) / "checkpoint.pt", weights_only=True)
     assert payload["step"] == 6

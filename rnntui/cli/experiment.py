@@ -68,13 +68,9 @@ def run_experiment_headless(
     SIGTERM, 141 when the reader of the output left).
     """
     exp = Experiment.from_request(request, out_dir)
-    exp.claim_dir(overwrite)  # refused (exit 2) before a line is printed
     runner = ExperimentRunner(exp, workers=workers)
-    try:
-        runner.connect()  # executor = ray: the cluster is reached (or a local Ray started) before any output
-    except BaseException:
-        exp.release_dir()
-        raise
+    runner.connect()  # executor = ray: the cluster is reached (or a local Ray started); bad input leaves nothing
+    exp.claim_dir(overwrite)  # refused (exit 2) before a line is printed
     closed: list[bool] = []
 
     def reader_left() -> None:
