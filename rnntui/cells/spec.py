@@ -13,13 +13,13 @@ adding one module (and its tests).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from rnntui.config.declared import declared_specs
 from rnntui.config.keys import Key
+from rnntui.config.spec_base import SpecBase
 
 INIT_SCHEMES = ("default", "normal", "chrono")
 """Every init scheme :func:`rnntui.cells.registry.init_cell` implements."""
@@ -35,7 +35,7 @@ class Gate(NamedTuple):
 
 
 @dataclass(frozen=True)
-class CellSpec:
+class CellSpec(SpecBase):
     """The facts about one cell.
 
     ``gates``: the blocks of ``weight_ih``'s rows, in order (``()`` for the Elman
@@ -47,6 +47,8 @@ class CellSpec:
     reads — a :class:`~rnntui.config.keys.Key` declares one, a name refers to a
     key another cell declares.  ``init_schemes``: the schemes it accepts.
     """
+
+    KIND = "cell spec"
 
     name: str
     cls: str
@@ -61,25 +63,12 @@ class CellSpec:
     module: str = ""
 
     def __post_init__(self) -> None:
-        for field in ("name", "cls", "title", "state"):
-            if not getattr(self, field):
-                raise ValueError(f"cell spec {self.name!r}: {field} is empty")
+        self.require("name", "cls", "title", "state")
         if not self.cost > 0:
             raise ValueError(f"cell spec {self.name!r}: cost must be > 0")
         unknown = set(self.init_schemes) - set(INIT_SCHEMES)
         if unknown:
             raise ValueError(f"cell spec {self.name!r}: unknown init schemes {sorted(unknown)}")
-
-    def with_module(self, module: str) -> "CellSpec":
-        return dataclasses.replace(self, module=module)
-
-    @property
-    def option_names(self) -> tuple[str, ...]:
-        return tuple(o if isinstance(o, str) else o.name for o in self.options)
-
-    @property
-    def declared_keys(self) -> tuple[Key, ...]:
-        return tuple(o for o in self.options if isinstance(o, Key))
 
     @property
     def gate_count(self) -> int:

@@ -17,13 +17,13 @@ name (its recommended settings).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from rnntui.config.declared import declared_specs
 from rnntui.config.keys import Key
+from rnntui.config.spec_base import SpecBase
 from rnntui.engine.metrics import MetricKey
 
 LOSSES = ("mse", "bce", "ce")
@@ -39,7 +39,7 @@ class Metric(NamedTuple):
 
 
 @dataclass(frozen=True)
-class TaskSpec:
+class TaskSpec(SpecBase):
     """The facts about one task.
 
     ``metrics``: main first.  ``baseline``: what the trivial predictor is and
@@ -50,6 +50,8 @@ class TaskSpec:
     in carried-state segments.  ``finite``: a dataset trained in ``epochs``.
     ``ignores``: common keys that do not apply to this task (the form hides them).
     """
+
+    KIND = "task spec"
 
     name: str
     cls: str
@@ -65,23 +67,10 @@ class TaskSpec:
     module: str = ""
 
     def __post_init__(self) -> None:
-        for field in ("name", "cls", "title", "metrics", "baseline", "losses"):
-            if not getattr(self, field):
-                raise ValueError(f"task spec {self.name!r}: {field} is empty")
+        self.require("name", "cls", "title", "metrics", "baseline", "losses")
         bad = set(self.losses) - set(LOSSES)
         if bad:
             raise ValueError(f"task spec {self.name!r}: unknown losses {sorted(bad)}")
-
-    def with_module(self, module: str) -> "TaskSpec":
-        return dataclasses.replace(self, module=module)
-
-    @property
-    def option_names(self) -> tuple[str, ...]:
-        return tuple(o if isinstance(o, str) else o.name for o in self.options)
-
-    @property
-    def declared_keys(self) -> tuple[Key, ...]:
-        return tuple(o for o in self.options if isinstance(o, Key))
 
     @property
     def main_metric(self) -> str:
