@@ -242,6 +242,7 @@ async def test_experiment_view_fills_the_table_live_and_shows_each_point(tmp_pat
         assert app.lab.compare.grouped is False
 
 
+@pytest.mark.slow
 async def test_experiment_from_the_form_with_a_typed_grid_and_stop(tmp_path: Path) -> None:
     """In worker processes, as a user gets it (under Textual, whose stderr has no file
     descriptor: spawning used to fail there)."""

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+import pytest
 
 from rnntui.app.app import create_app
 from rnntui.app import experiment_view as view
@@ -78,6 +78,7 @@ async def test_stop_answers_at_once_and_keeps_the_finished_trials(tmp_path: Path
         assert "1 done · 1 stopped" in table
 
 
+@pytest.mark.slow
 def test_runner_leaves_no_semaphores_when_the_process_ends_with_os_exit(tmp_path: Path) -> None:
     """The TUI ends its process with os._exit (no atexit): the runner's process-shared
     flags used to stay registered with the resource tracker, which then warned about

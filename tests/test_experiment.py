@@ -125,6 +125,7 @@ def test_a_partial_table_shows_progress() -> None:
 
 
 # ------------------------------------------------------------ end to end
+@pytest.mark.slow
 def test_tiny_2x2_experiment_headless_in_worker_processes(tmp_path: Path, capsys) -> None:
     """cell × hidden_size = 2 × 2 grid, 2 trials, through the CLI, in spawned workers."""
     out = tmp_path / "exp"

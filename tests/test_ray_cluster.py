@@ -24,6 +24,8 @@ from rnntui.config import build_config
 from rnntui.engine.experiment.grid import Experiment
 from rnntui.engine.experiment.runner import ExperimentRunner
 
+pytestmark = pytest.mark.slow  # Ray starts in seconds; the module's tests take minutes
+
 ray = import_ray()
 
 TINY = ["--headless", "--preset", "smoke", "--threads", "1", "--set", "steps=6", "--set", "eval_every=3",

@@ -21,6 +21,8 @@ from rnntui.engine.rundir import unpack_run_dir
 import_ray()
 from rnntui.engine.experiment import ray_worker  # noqa: E402 - needs ray
 
+pytestmark = pytest.mark.slow  # Ray starts in seconds; the module's tests take minutes
+
 TINY = dict(task="binary-addition", cell="gru", hidden_size=4, batch_size=8, seq_len=4, steps=6,
             eval_every=3, eval_size=32, n_samples=0, lr=0.01, seed=10, log_every=2)
 VARIES = ("wall_time_s", "elapsed_s", "steps_per_s", "path", "run_id", "id", "executor")

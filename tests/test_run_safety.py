@@ -47,6 +47,7 @@ def test_a_directory_in_use_is_refused(tmp_path) -> None:
     RunWriter(tmp_path / "run", cfg()).close()  # free again once the first run closed it
 
 
+@pytest.mark.slow
 def test_two_processes_with_the_same_out_one_is_refused(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "rnntui", "--headless", *FAST, "--set", "steps=200", "--out", str(tmp_path / "same")]
