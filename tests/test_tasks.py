@@ -14,8 +14,9 @@ import torch
 from rnntui.config import ConfigError, build_config
 from rnntui.tasks import build_task
 from rnntui.tasks.base import Batch
+from rnntui.tasks.spec import task_specs
 
-ALL_TASKS = ("adding", "binary-addition", "copy", "copy-memory", "digits", "echo", "recall", "xor")
+ALL_TASKS = tuple(task_specs())
 
 # small settings per task, valid for every task
 SMALL = {
@@ -28,6 +29,10 @@ SMALL = {
     "recall": {"seq_len": 9, "seq_len_min": 3, "recall_index": 1},
     "xor": {"seq_len": 16},
 }
+
+
+def test_every_registered_task_has_small_settings():
+    assert set(SMALL) == set(ALL_TASKS)  # a new task adds its small settings here
 
 
 def task_for(name: str, **changes):
