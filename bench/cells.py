@@ -8,7 +8,14 @@ the same run (mlstm -> nn.LSTM, mgru -> nn.GRU).
 
     python bench/cells.py [--batch 32] [--seq-len 100] [--hidden 128]
                           [--input 11] [--repeats 7] [--steps 3] [--threads 1]
-                          [--clock wall|cpu] [--cells rnn,lstm,...]
+                          [--clock wall|cpu] [--cells rnn,lstm,...] [--sizes lab]
+
+``--sizes lab`` runs the lab matrix instead of one size: H in {16, 32, 64,
+128, 256} x T in {100, 1000} at the given batch, every cell, and prints one
+row of ratios (scratch / torch built-in, same run, interleaved, median) per
+size.  Repeats and steps per run shrink with the size so that the whole
+matrix stays affordable (T=1000 at H=256 is ~1 s per step); each row prints
+the repeats x steps it used.
 
 ``--clock cpu`` measures the CPU time of the benchmarking thread instead of
 wall time: on a busy machine it is not inflated by time spent waiting for a
@@ -67,29 +74,16 @@ def make_step(name: str, backend: str, args):
     return step
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--seq-len", type=int, default=100)
-    ap.add_argument("--hidden", type=int, default=128)
-    ap.add_argument("--input", type=int, default=11)
-    ap.add_argument("--repeats", type=int, default=7, help="interleaved runs (median)")
-    ap.add_argument("--steps", type=int, default=3, help="training steps per run")
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--cells", default="rnn,lstm,gru,mlstm,mgru")
-    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    args = ap.parse_args(argv)
-    if args.repeats < 1 or args.steps < 1:
-        ap.error("--repeats and --steps must be >= 1")
-    torch.set_num_threads(args.threads)
-
+def measure(args, cells):
+    """Median ms per step for every (cell, backend) config, interleaved runs."""
     configs = []
-    for name in args.cells.split(","):
-        name = name.strip()
+    for name in cells:
         configs.append((name, "scratch"))
         if supports_builtin(name):
             configs.append((name, "builtin"))
+        ref = (REFERENCE[name], "builtin")
+        if ref not in configs:
+            configs.append(ref)
     steps = {c: make_step(*c, args) for c in configs}
     for c in configs:
         for _ in range(args.warmup):
@@ -102,6 +96,68 @@ def main(argv=None) -> int:
             for _ in range(args.steps):
                 steps[c]()
             times[c].append((clock() - t0) / args.steps * 1e3)
+    return configs, times
+
+
+#: (T, H) -> (repeats, steps, warmup) for ``--sizes lab``: ~equal time per row
+LAB_T = (100, 1000)
+LAB_H = (16, 32, 64, 128, 256)
+
+
+def lab_budget(T: int, H: int) -> tuple[int, int, int]:
+    if T <= 100:
+        return (7, 3, 2) if H <= 64 else (5, 2, 1) if H <= 128 else (5, 1, 1)
+    return (5, 1, 1) if H <= 64 else (3, 1, 1)
+
+
+def lab_matrix(args, cells) -> None:
+    print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, B={args.batch}, "
+          f"I={args.input}; ratio = scratch / torch built-in ms per training step "
+          f"(fwd+bwd+Adam), {args.clock} clock, median of interleaved runs")
+    refname = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+    head = "".join(f"{c + '/nn.' + refname[REFERENCE[c]]:>14}" for c in cells)
+    print(f"{'T':>5}{'H':>5}{head}   {'nn ms/step (RNN LSTM GRU)':<28} reps x steps")
+    for T in LAB_T:
+        for H in LAB_H:
+            reps, nsteps, warm = lab_budget(T, H)
+            a = argparse.Namespace(**{**vars(args), "seq_len": T, "hidden": H, "repeats": reps,
+                                      "steps": nsteps, "warmup": warm})
+            configs, times = measure(a, cells)
+            med = {c: statistics.median(v) for c, v in times.items()}
+            row = "".join(f"{med[(c, 'scratch')] / med[(REFERENCE[c], 'builtin')]:>13.2f}x"
+                          for c in cells)
+            nn_ms = " ".join(f"{med[(r, 'builtin')]:.1f}" if (r, "builtin") in med else "-"
+                             for r in ("rnn", "lstm", "gru"))
+            print(f"{T:>5}{H:>5}{row}   {nn_ms:<28} {reps} x {nsteps}", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=100)
+    ap.add_argument("--hidden", type=int, default=128)
+    ap.add_argument("--input", type=int, default=11)
+    ap.add_argument("--repeats", type=int, default=7, help="interleaved runs (median)")
+    ap.add_argument("--steps", type=int, default=3, help="training steps per run")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cells", default="rnn,lstm,gru,mlstm,mgru")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--sizes", choices=("one", "lab"), default="one",
+                    help="one: the size given by --seq-len/--hidden; lab: the H x T matrix")
+    args = ap.parse_args(argv)
+    if args.repeats < 1 or args.steps < 1:
+        ap.error("--repeats and --steps must be >= 1")
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    bad = [c for c in cells if c not in REFERENCE]
+    if bad:
+        ap.error(f"--cells: unknown {', '.join(bad)} (allowed: {', '.join(REFERENCE)})")
+    torch.set_num_threads(args.threads)
+    if args.sizes == "lab":
+        lab_matrix(args, cells)
+        return 0
+
+    configs, times = measure(args, cells)
     med = {c: statistics.median(v) for c, v in times.items()}
 
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, B={args.batch}, "
