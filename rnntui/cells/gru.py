@@ -20,12 +20,12 @@ Backward per step (``a = dh (1 - z)``)::
     da_n = a (1 - n^2)        da_z = a z (h_{t-1} - n)
     dghn = da_n r             da_r = dghn ghn (1 - r)       (ghn = W_hn h + b_hn)
     dh_{t-1} += dh z + W_hh^T [da_r; da_z; dghn]
-    d(block matrix) = sum_t [da_r; da_z; dghn; da_n] [h_{t-1}; x_t; 1]^T
+    d(block matrix) += [da_r; da_z; dghn; da_n] [h_{t-1}; x_t; 1]^T
 
 Each row of ``[da_r; da_z; dghn; da_n]`` is ``dh`` times a factor of the
 forward's values alone, so the factors of all steps are computed at once
-before the loop (one multiply per step remains), and the weight gradient and
-``dx`` are one matmul each after it: three ops per backward step.
+before the loop and one multiply per step remains (four ops per backward
+step, five with ``dx``, instead of thirteen).
 
 The step-by-step autograd version is ``_run_steps`` (``trace_cell``,
 ``module.fused = False``).
@@ -42,7 +42,7 @@ from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .checks import reject_proj_size
 from .kernels import (gc_paused, in_time_order, input_slots, proj_in, read_slots, record,
-                      slot_order, step_major, sum_outer, time_order)
+                      slot_order, time_order)
 
 __all__ = ["GRU", "GRUPointwise", "gru_wcat", "gru_input_grads"]
 
@@ -138,9 +138,9 @@ def gru_backward(saved: tuple, reverse: bool, I: int, need_dx: bool, d_out: Tens
     """BPTT of :func:`gru_forward` -> ``(dx, dwcat, dh0)``, ``dx`` (T,B,I).
 
     Per step only ``dG = F_t ⊙ dh`` (factors from :meth:`GRUPointwise.factors`)
-    and ``dh_{t-1} += dh z + W_hh^T dG[:3H]``; the weight gradient
-    ``sum_t dG_t [h_{t-1}; x_t; 1]^T`` and ``dx`` are one matmul each after the
-    loop."""
+    and ``dh_{t-1} += dh z + W_hh^T dG[:3H]``, then ``dW += dG [h_{t-1}; x_t; 1]^T``
+    (one matmul over all steps after the loop measured slower here: its long
+    inner dimension and the transposing copies cost more than the T calls)."""
     wcat, HX, E, N = saved
     G, Hin = wcat.shape
     H = G // 4
@@ -153,26 +153,30 @@ def gru_backward(saved: tuple, reverse: bool, I: int, need_dx: bool, d_out: Tens
     pw = GRUPointwise(E, N)
     HXr = read_slots(HX, reverse)
     Fs = pw.factors(HXr[:, :H]).unbind(0)
-    DGbuf, DG = step_major((G, T, B), HX)               # dL/d[a_r; a_z; ghn; a_n]
-    DG4s, DG3s = DG.view(T, 4, H, B).unbind(0), DG[:, : 3 * H].unbind(0)
+    dW = HX.new_zeros((G, Hin))
+    dG = HX.new_empty((4, H, B))                    # dL/d[a_r; a_z; ghn; a_n] of the step
+    dGf, dG3 = dG.view(G, B), dG.view(G, B)[: 3 * H]
+    HXs = HX.unbind(0)
     Zs = pw.Z
     w_h = wcat[: 3 * H, :H]                         # W_hh
     w_h_t = w_h.t().contiguous()
+    if need_dx:
+        w_x = wcat[:, H:H + I]                      # [W_ir; W_iz; 0; W_in]
+        DX = HX.new_empty((T, B, I))
+        DXs = DX.unbind(0)
     mul, last = torch.mul, (0 if not reverse else T - 1)
     dh0 = None
     for t in range(T - 1, -1, -1) if not reverse else range(T):
         dh = DHs[t]
-        mul(Fs[t], dh, out=DG4s[t])
+        mul(Fs[t], dh, out=dG)
+        dW.addmm_(dGf, HXs[R[t]].t())
+        if need_dx:
+            torch.mm(dGf.t(), w_x, out=DXs[t])
         if t != last:
-            DHs[t - 1 if not reverse else t + 1].addcmul_(dh, Zs[t]).addmm_(w_h_t, DG3s[t])
+            DHs[t - 1 if not reverse else t + 1].addcmul_(dh, Zs[t]).addmm_(w_h_t, dG3)
         else:
-            dh0 = torch.addmm((dh * Zs[t]).t(), DG3s[t].t(), w_h)
-    dW = sum_outer(DG, HXr)
-    DX = None
-    if need_dx:
-        w_x = wcat[:, H:H + I]                      # [W_ir; W_iz; 0; W_in]
-        DX = torch.mm(DGbuf.view(G, T * B).t(), w_x).view(T, B, I)
-    return DX, dW, dh0
+            dh0 = torch.addmm((dh * Zs[t]).t(), dG3.t(), w_h)
+    return (DX if need_dx else None), dW, dh0
 
 
 def gru_wcat(w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor], b_hh: Optional[Tensor]):

@@ -20,7 +20,7 @@ from torch import Tensor
 
 __all__ = [
     "gc_paused", "shift_prev", "proj_in", "add_bias", "time_order", "record",
-    "slot_order", "in_time_order", "read_slots", "input_slots", "sum_outer", "step_major",
+    "slot_order", "in_time_order", "read_slots", "input_slots",
 ]
 
 
@@ -120,23 +120,3 @@ def input_slots(x: Tensor, h0: Tensor, Hin: int, first: int, reverse: bool) -> T
         xs[:, -1] = 1.0
     HX[first, :H] = h0.t()
     return HX
-
-
-def step_major(shape: tuple, like: Tensor) -> tuple[Tensor, Tensor]:
-    """A buffer for per-step blocks that the backward reduces over all steps
-    at once: allocated (P, T, B) so that ``flat = buf.view(P, T*B)`` is one
-    matrix without a copy, returned with its (T, P, B) step view (``view[t]``
-    is step t's (P, B) block, rows T*B apart)."""
-    P, T, B = shape
-    buf = like.new_empty((P, T, B))
-    return buf, buf.transpose(0, 1)
-
-
-def sum_outer(a: Tensor, b: Tensor) -> Tensor:
-    """``sum_t a[t] @ b[t]^T`` for ``a`` (T, P, B) and ``b`` (T, Q, B) -> (P, Q),
-    as one matmul over the T*B columns (a copy only for an operand not already
-    laid out (P, T, B) in memory, see :func:`step_major`).  This replaces T
-    small per-step weight-gradient matmuls in the backward loops."""
-    T, P, B = a.shape
-    Q = b.shape[1]
-    return torch.mm(a.transpose(0, 1).reshape(P, T * B), b.transpose(0, 1).reshape(Q, T * B).t())

@@ -23,17 +23,14 @@ folded into the recurrent matmul: a slot buffer holds ``[h_{t-1}; x_t; 1]``
 and one matmul with ``[W_hh | W_ih | b_ih + b_hh]`` gives all four gates of a
 step (for the small inputs of this lab that is cheaper than a separate
 whole-sequence projection, which needs a transposing copy into this layout).
-The forward keeps ``[i g, f c_{t-1}]`` and ``tanh(c_t)`` of every step and
-computes the factors of the pointwise backward for all steps at once after
-its loop (see :class:`LSTMPointwise`), so the backward step is::
+The forward computes the factors of the pointwise backward for all steps at
+once after its loop, from the gates and cell states its slots keep (see
+:class:`LSTMPointwise`), so the backward step is::
 
     dc_t += dh_t K_t                               K   = o (1 - tanh(c)^2)
     dz = [dh_t P_o, dc_t P_i, dc_t P_f, dc_t P_g]  P_o = tanh(c) o(1-o), P_i = g i(1-i),
     dc_{t-1} = dc_t f_t                            P_f = c_{t-1} f(1-f), P_g = i (1-g^2)
-    dh_{t-1} += W_hh^T dz
-
-and ``d[W_hh | W_ih | b] = sum_t dz_t [h_{t-1}; x_t; 1]^T`` and ``dx`` are one
-matmul each after the loop (seven ops per forward step, five per backward).
+    dh_{t-1} += W_hh^T dz ;   d[W_hh | W_ih | b] += dz [h_{t-1}; x_t; 1]^T
 
 The step-by-step autograd version of the equations above is ``_run_steps``
 (used by ``trace_cell`` and with ``module.fused = False``).
@@ -51,7 +48,7 @@ from rnntui.config.keys import Key
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, read_slots, record,
-                      slot_order, step_major, sum_outer, time_order)
+                      slot_order, time_order)
 
 __all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal"]
 
@@ -89,10 +86,9 @@ class LSTMPointwise:
         o, i, f = sigmoid(z_o, z_i, z_f);  g = tanh(z_g)
         [ig, fc] = [i, f] * [g, c_{t-1}];  c_t = ig + fc;  h~_t = o tanh(c_t)
 
-    Every step writes ``[ig, fc]`` and ``tanh(c_t)`` into per-step buffers, so
-    that :meth:`factors` computes the factors of the pointwise backward for
-    all steps at once after the loop (five whole-sequence ops instead of four
-    small ones per step)::
+    :meth:`factors` computes the factors of the pointwise backward for all
+    steps at once after the loop (whole-sequence ops instead of four small
+    ones per step)::
 
         P_o = h~ - h~ o   (= tanh(c) o (1-o))     K   = o - h~ tanh(c)  (= o (1-tanh(c)^2))
         P_i = ig - ig i   (= g i (1-i))           P_f = fc - fc f       (= c_{t-1} f (1-f))
@@ -116,11 +112,9 @@ class LSTMPointwise:
         self.S3, self.O, self.Gg, self.C, self.IF, self.GC = (
             e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 3].unbind(0),
             e5[:, 4].unbind(0), e5[:, 1:3].unbind(0), e5[:, 3:].unbind(0))
-        self.XB = E.new_empty((T, 2, H, B))            # [ig, fc] of every step
-        self.TC = E.new_empty((T, H, B))               # tanh(c_t)
-        self.XBs, self.IGs, self.FCs, self.TCs = (
-            self.XB.unbind(0), self.XB[:, 0].unbind(0), self.XB[:, 1].unbind(0),
-            self.TC.unbind(0))
+        self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
+        self.ig, self.fc = self.xb.unbind(0)
+        self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.need_grad = need_grad
         self.FB = self.K = None
 
@@ -129,25 +123,29 @@ class LSTMPointwise:
         ``w`` and h~_t into ``h_out``."""
         self.S3[r].sigmoid_()
         self.Gg[r].tanh_()
-        torch.mul(self.IF[r], self.GC[r], out=self.XBs[t])             # [ig, fc]
-        tc = torch.tanh(torch.add(self.IGs[t], self.FCs[t], out=self.C[w]), out=self.TCs[t])
+        torch.mul(self.IF[r], self.GC[r], out=self.xb)                 # [ig, fc]
+        tc = torch.tanh(torch.add(self.ig, self.fc, out=self.C[w]), out=self.tc)
         return torch.mul(self.O[r], tc, out=h_out)
 
     def factors(self, hp: Tensor, reverse: bool) -> None:
         """After the loop: the backward factors ``FB`` (T, 4, H, B) =
-        [P_o, P_i, P_f, P_g] and ``K`` (T, H, B) of all steps (time order);
-        ``hp`` (T, H, B) holds h~_t in time order."""
+        [P_o, P_i, P_f, P_g] and ``K`` (T, H, B) of all steps (time order),
+        from the activations and states in ``E``; ``hp`` (T, H, B) holds h~_t
+        in time order.  ``[ig, fc]`` and ``tanh(c_t)`` are recomputed here for
+        all steps at once (cheaper than a per-step store: no per-step views)."""
         if not self.need_grad:
             return
-        T, _, H, B = self.XB.shape
+        T, H, B = hp.shape
         e5 = read_slots(self.E, reverse).view(T, 5, H, B)
         o, IF, i, g = e5[:, 0], e5[:, 1:3], e5[:, 1], e5[:, 3]
-        XB, addcmul = self.XB, torch.addcmul
+        c = in_time_order(self.E, reverse).view(T, 5, H, B)[:, 4]
+        XB = torch.mul(IF, e5[:, 3:])                  # [ig, fc] of every step
+        addcmul = torch.addcmul
         self.FB = FB = XB.new_empty((T, 4, H, B))
         self.K = XB.new_empty((T, H, B))
         addcmul(hp, hp, o, value=-1.0, out=FB[:, 0])
         addcmul(XB, XB, IF, value=-1.0, out=FB[:, 1:3])
-        addcmul(o, hp, self.TC, value=-1.0, out=self.K)
+        addcmul(o, hp, torch.tanh(c), value=-1.0, out=self.K)
         addcmul(i, XB[:, 0], g, value=-1.0, out=FB[:, 3])
 
     def bwd_step(self, t: int, r: int, dh: Tensor, dc: Tensor, dz_o: Tensor,
@@ -212,44 +210,52 @@ def lstm_forward(x: Tensor, wcat: Tensor, h0: Tensor, c0: Tensor, w_hr: Optional
 def lstm_backward(saved: tuple, w_hr: Optional[Tensor], reverse: bool, I: int, need_dx: bool,
                   d_out: Tensor, d_hT: Tensor, d_cT: Tensor):
     """BPTT of :func:`lstm_forward` -> ``(dx, dwcat, dh0, dc0, dw_hr)``, with
-    ``dx`` (T,B,I) and ``dwcat`` in wcat's layout.  The loop computes the
-    gate gradients ``dz_t`` and ``dh_{t-1}``; ``dwcat = sum_t dz_t [h_{t-1};
-    x_t; 1]^T``, ``dx`` and ``dw_hr`` are one matmul each after it."""
+    ``dx`` (T,B,I) and ``dwcat`` in wcat's layout."""
     wcat, HX, E, FB, K, HP = saved
     G, Hin = wcat.shape
     H = G // 4
     T, B = HX.shape[0] - 1, HX.shape[2]
     H_out = w_hr.shape[0] if w_hr is not None else H
+    R, W, first = slot_order(T, reverse)
     DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
     DHs = DH.unbind(0)
     dc = d_cT.t()
-    R = slot_order(T, reverse)[0]
-    DZbuf, DZ = step_major((G, T, B), HX)          # dL/dz of every step
-    DZs, DZo, DZr = DZ.unbind(0), DZ[:, :H].unbind(0), DZ[:, H:].view(T, 3, H, B).unbind(0)
+    dW = HX.new_zeros((G, Hin))
+    dz = HX.new_empty((G, B))                      # dL/dz of the current step
+    dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
+    dz_t = dz.t()
+    if need_dx:
+        w_ih = wcat[:, H_out:H_out + I]
+        DX = HX.new_empty((T, B, I))
+        DXs = DX.unbind(0)
     pw = LSTMPointwise(E, True, FB, K)
+    HXs = HX.unbind(0)
     w_hh = wcat[:, :H_out]
     w_hh_t = w_hh.t().contiguous()
     if w_hr is not None:
         w_hr_t = w_hr.t().contiguous()
+        dw_hr = torch.zeros_like(w_hr)
+        HPs = HP.unbind(0)
     dh0 = None
-    bwd_step, last = pw.bwd_step, (0 if not reverse else T - 1)
+    bwd_step = pw.bwd_step
     for t in range(T - 1, -1, -1) if not reverse else range(T):
+        r = R[t]
         dh = DHs[t]
         if w_hr is not None:
+            dw_hr.addmm_(dh, HPs[t].t())
             dh = torch.mm(w_hr_t, dh)
-        dc = bwd_step(t, R[t], dh, dc, DZo[t], DZr[t])
-        if t != last:
-            DHs[t - 1 if not reverse else t + 1].addmm_(w_hh_t, DZs[t])   # += W_hh^T dz
+        dc = bwd_step(t, r, dh, dc, dz_o, dz_r)
+        dW.addmm_(dz, HXs[r].t())                  # dW_hh, dW_ih, db
+        if need_dx:
+            torch.mm(dz_t, w_ih, out=DXs[t])       # dL/dx_t = dz^T W_ih
+        if t != (0 if not reverse else T - 1):
+            DHs[t - 1 if not reverse else t + 1].addmm_(w_hh_t, dz)   # += W_hh^T dz
         else:
-            dh0 = torch.mm(DZs[t].t(), w_hh)
-    dW = sum_outer(DZ, read_slots(HX, reverse))                          # dW_hh, dW_ih, db
-    DX = None
-    if need_dx:
-        DX = torch.mm(DZbuf.view(G, T * B).t(), wcat[:, H_out:H_out + I]).view(T, B, I)
-    dw_hr = sum_outer(DH, HP) if w_hr is not None else None
-    return DX, dW, dh0, dc.t().contiguous(), dw_hr
+            dh0 = torch.mm(dz_t, w_hh)
+    return (DX if need_dx else None), dW, dh0, dc.t().contiguous(), (
+        dw_hr if w_hr is not None else None)
 
 
 class LSTM(RecurrentBase, spec=SPEC):

@@ -42,7 +42,7 @@ one matmul ``h [U_m; W_hh]^T`` gives the state part of ``m`` and of all four
 gates, one more ``x̂ W_ih^T`` the input part (the gates depend on ``h`` through
 ``m`` so their input projection cannot leave the loop).  The recurrence of a
 layer is one autograd node (:class:`~rnntui.cells.base.FusedLayer`) with a
-hand-written BPTT; the weight gradients are one matmul each after its loop.
+hand-written BPTT; weight gradients are accumulated in the backward loop.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from rnntui.config.keys import Key
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .kernels import (add_bias, gc_paused, in_time_order, proj_in, read_slots, record, slot_order,
-                      step_major, sum_outer, time_order)
+                      time_order)
 from .lstm import LSTMPointwise, from_internal, to_internal
 
 __all__ = ["MultiplicativeLSTM", "mult_input", "mult_input_grads"]
@@ -132,42 +132,43 @@ def mlstm_forward(xm: Tensor, x: Tensor, h0: Tensor, c0: Tensor, wcat: Tensor, w
 @gc_paused
 def mlstm_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor, d_cT: Tensor):
     """BPTT of :func:`mlstm_forward` -> ``(dxm, dx, dh0, dc0, dwcat, dw_ih)``;
-    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I).  Per step: the
-    LSTM pointwise backward, ``dx̂ = W_ih^T dz``, ``dm = dx̂ ⊙ x`` and
-    ``dh_{t-1} += [U_m; W_hh]^T [dm; dz]``; the weight gradients are one
-    matmul each after the loop."""
+    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I)."""
     XT, wcat, w_ih, HX, EM, XH, FB, K = saved
     T, I, B = XT.shape
     G, Hin = w_ih.shape[0], wcat.shape[1]
     H = G // 4
-    R = slot_order(T, reverse)[0]
+    R, W, first = slot_order(T, reverse)
     DH = HX.new_empty((T, H, B))
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
     DHs = DH.unbind(0)
     dc = d_cT.t()
-    DMGbuf, DMG = step_major((I + G, T, B), HX)        # [dm; dz]
+    dWcat = HX.new_zeros((I + G, Hin))
+    dW_ih = HX.new_zeros((G, I))
+    DMG = HX.new_empty((T, I + G, B))                  # [dm; dz]
     DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
     DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
     DZs = DMG[:, I:].unbind(0)
     DXH = HX.new_empty((T, I, B))
-    DXHs, XTs = DXH.unbind(0), XT.unbind(0)
+    DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
     pw = LSTMPointwise(EM[:, I:], True, FB, K)
     w_ih_t = w_ih.t().contiguous()
     wcat_h = wcat[:, :H]
     wcat_t = wcat_h.t().contiguous()
-    mm, mul, bwd_step, last = torch.mm, torch.mul, pw.bwd_step, (0 if not reverse else T - 1)
     dh0 = None
     for t in range(T - 1, -1, -1) if not reverse else range(T):
-        dc = bwd_step(t, R[t], DHs[t], dc, DZo[t], DZr[t])
-        dxh = mm(w_ih_t, DZs[t], out=DXHs[t])          # dL/dx̂
-        mul(dxh, XTs[t], out=DMs[t])                   # dL/dm = dL/dx̂ ⊙ x
-        if t != last:
-            DHs[t - 1 if not reverse else t + 1].addmm_(wcat_t, DMGs[t])
+        r = R[t]
+        dc = pw.bwd_step(t, r, DHs[t], dc, DZo[t], DZr[t])
+        dz = DZs[t]
+        dxh = torch.mm(w_ih_t, dz, out=DXHs[t])       # dL/dx̂
+        torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+        dmg = DMGs[t]
+        dWcat.addmm_(dmg, HXs[r].t())                  # dU_m, dW_hh, db
+        dW_ih.addmm_(dz, XHs[t].t())
+        if t != (0 if not reverse else T - 1):
+            DHs[t - 1 if not reverse else t + 1].addmm_(wcat_t, dmg)
         else:
-            dh0 = torch.mm(DMGs[t].t(), wcat_h)
-    dWcat = sum_outer(DMG, read_slots(HX, reverse))    # dU_m, dW_hh, db
-    dW_ih = sum_outer(DMG[:, I:], XH)
+            dh0 = torch.mm(dmg.t(), wcat_h)
     dxm = DMG[:, :I].transpose(1, 2)
     dx = (DXH * read_slots(EM, reverse)[:, :I]).transpose(1, 2)   # dL/dx̂ ⊙ m
     return dxm, dx, dh0, dc.t().contiguous(), dWcat, dW_ih
