@@ -23,8 +23,8 @@ folded into the recurrent matmul: a slot buffer holds ``[h_{t-1}; x_t; 1]``
 and one matmul with ``[W_hh | W_ih | b_ih + b_hh]`` gives all four gates of a
 step (for the small inputs of this lab that is cheaper than a separate
 whole-sequence projection, which needs a transposing copy into this layout).
-The forward computes the factors of the pointwise backward for all steps at
-once after its loop, from the gates and cell states its slots keep (see
+The forward also computes the factors of the pointwise backward (for small
+steps all at once after its loop, for large ones per step; see
 :class:`LSTMPointwise`), so the backward step is::
 
     dc_t += dh_t K_t                               K   = o (1 - tanh(c)^2)
@@ -50,7 +50,11 @@ from .base import RecurrentBase
 from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, read_slots, record,
                       slot_order, time_order)
 
-__all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal"]
+__all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal", "VECTOR_FACTORS_MAX"]
+
+#: largest H*B whose backward factors are computed after the forward loop
+#: (all steps at once); above it they are computed per step, in cache.
+VECTOR_FACTORS_MAX = 2048
 
 SPEC = CellSpec(
     name="lstm", cls="LSTM", title="LSTM",
@@ -86,9 +90,10 @@ class LSTMPointwise:
         o, i, f = sigmoid(z_o, z_i, z_f);  g = tanh(z_g)
         [ig, fc] = [i, f] * [g, c_{t-1}];  c_t = ig + fc;  h~_t = o tanh(c_t)
 
-    :meth:`factors` computes the factors of the pointwise backward for all
-    steps at once after the loop (whole-sequence ops instead of four small
-    ones per step)::
+    The factors of the pointwise backward are computed for all steps at once
+    after the loop by :meth:`factors` (whole-sequence ops instead of four small
+    ones per step) when a step is small (``H*B <= VECTOR_FACTORS_MAX``), and
+    in ``step`` while the step's data is in cache otherwise::
 
         P_o = h~ - h~ o   (= tanh(c) o (1-o))     K   = o - h~ tanh(c)  (= o (1-tanh(c)^2))
         P_i = ig - ig i   (= g i (1-i))           P_f = fc - fc f       (= c_{t-1} f (1-f))
@@ -117,15 +122,35 @@ class LSTMPointwise:
         self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.need_grad = need_grad
         self.FB = self.K = None
+        # Where the backward factors are computed: per step while the step is
+        # in cache (large steps), or for all steps at once after the loop
+        # (small steps, where the per-step cost is op dispatch, not memory).
+        # Measured crossover on one CPU thread: H*B between 2048 and 4096.
+        self.in_loop = need_grad and H * B > VECTOR_FACTORS_MAX
+        if self.in_loop:
+            self.FB = E.new_empty((T, 4, H, B))        # [P_o, P_i, P_f, P_g]
+            self.K = E.new_empty((T, H, B))
+            self.I = e5[:, 1].unbind(0)
+            self.FBo, self.FBif, self.FBg, self.Ks = (
+                self.FB[:, 0].unbind(0), self.FB[:, 1:3].unbind(0), self.FB[:, 3].unbind(0),
+                self.K.unbind(0))
 
     def step(self, t: int, r: int, w: int, h_out: Tensor) -> Tensor:
         """Step ``t`` reading slot ``r`` (gates, c_{t-1}); writes c_t into slot
         ``w`` and h~_t into ``h_out``."""
         self.S3[r].sigmoid_()
-        self.Gg[r].tanh_()
-        torch.mul(self.IF[r], self.GC[r], out=self.xb)                 # [ig, fc]
+        g = self.Gg[r].tanh_()
+        IF, o = self.IF[r], self.O[r]
+        xb = torch.mul(IF, self.GC[r], out=self.xb)                    # [ig, fc]
         tc = torch.tanh(torch.add(self.ig, self.fc, out=self.C[w]), out=self.tc)
-        return torch.mul(self.O[r], tc, out=h_out)
+        hp = torch.mul(o, tc, out=h_out)
+        if self.in_loop:
+            addcmul = torch.addcmul
+            addcmul(hp, hp, o, value=-1.0, out=self.FBo[t])
+            addcmul(xb, xb, IF, value=-1.0, out=self.FBif[t])
+            addcmul(o, hp, tc, value=-1.0, out=self.Ks[t])
+            addcmul(self.I[r], self.ig, g, value=-1.0, out=self.FBg[t])
+        return hp
 
     def factors(self, hp: Tensor, reverse: bool) -> None:
         """After the loop: the backward factors ``FB`` (T, 4, H, B) =
@@ -133,7 +158,7 @@ class LSTMPointwise:
         from the activations and states in ``E``; ``hp`` (T, H, B) holds h~_t
         in time order.  ``[ig, fc]`` and ``tanh(c_t)`` are recomputed here for
         all steps at once (cheaper than a per-step store: no per-step views)."""
-        if not self.need_grad:
+        if not self.need_grad or self.in_loop:
             return
         T, H, B = hp.shape
         e5 = read_slots(self.E, reverse).view(T, 5, H, B)
