@@ -17,6 +17,12 @@ size.  Repeats and steps per run shrink with the size so that the whole
 matrix stays affordable (T=1000 at H=256 is ~1 s per step); each row prints
 the repeats x steps it used.
 
+``--baseline DIR`` also times the scratch cells of another checkout (e.g.
+``git worktree add /tmp/before main``), imported beside this tree's and
+interleaved in the same rounds, so that before/after ratios share the load
+(each row then shows ``this tree / baseline`` ratios to the built-in, and a last
+table the time ratio this tree / baseline).
+
 ``--clock cpu`` measures the CPU time of the benchmarking thread instead of
 wall time: on a busy machine it is not inflated by time spent waiting for a
 core (use it with ``--threads 1``, where all the work runs on that thread).
@@ -25,6 +31,7 @@ core (use it with ``--threads 1``, where all the work runs on that thread).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import statistics
 import sys
@@ -51,10 +58,39 @@ class Model(nn.Module):
         return self.readout(out)
 
 
+def load_baseline(path: str):
+    """``build_cell`` of the rnntui package under ``path`` (another checkout),
+    imported beside this tree's: its modules are swapped out of
+    ``sys.modules`` again once imported, so both sets live side by side."""
+    root = os.path.realpath(path)
+
+    def ours():
+        return {k: v for k, v in sys.modules.items() if k == "rnntui" or k.startswith("rnntui.")}
+
+    saved = ours()
+    for k in saved:
+        del sys.modules[k]
+    sys.path.insert(0, root)
+    try:
+        cells = importlib.import_module("rnntui.cells")
+        if not os.path.realpath(cells.__file__).startswith(root + os.sep):
+            raise ValueError(f"--baseline: {path} holds no rnntui package (allowed: a checkout "
+                             f"of this project)")
+        return cells.build_cell
+    finally:
+        sys.path.remove(root)
+        for k in ours():
+            del sys.modules[k]
+        sys.modules.update(saved)
+
+
 def make_step(name: str, backend: str, args):
     torch.manual_seed(0)
-    cell = build_cell(name, backend=backend, input_size=args.input, hidden_size=args.hidden,
-                      batch_first=True)
+    build = build_cell
+    if backend == "baseline":
+        build, backend = args.baseline_build, "scratch"
+    cell = build(name, backend=backend, input_size=args.input, hidden_size=args.hidden,
+                 batch_first=True)
     model = Model(cell, args.hidden, args.input)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(1)
@@ -79,6 +115,8 @@ def measure(args, cells):
     configs = []
     for name in cells:
         configs.append((name, "scratch"))
+        if getattr(args, "baseline_build", None) is not None:
+            configs.append((name, "baseline"))
         if supports_builtin(name):
             configs.append((name, "builtin"))
         ref = (REFERENCE[name], "builtin")
@@ -111,12 +149,17 @@ def lab_budget(T: int, H: int) -> tuple[int, int, int]:
 
 
 def lab_matrix(args, cells) -> None:
+    base = getattr(args, "baseline_build", None) is not None
     print(f"torch {torch.__version__}, threads={torch.get_num_threads()}, B={args.batch}, "
           f"I={args.input}; ratio = scratch / torch built-in ms per training step "
           f"(fwd+bwd+Adam), {args.clock} clock, median of interleaved runs")
+    if base:
+        print(f"each cell: this tree / baseline {args.baseline} (both measured in the same rounds)")
     refname = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-    head = "".join(f"{c + '/nn.' + refname[REFERENCE[c]]:>14}" for c in cells)
+    w = 16 if base else 14
+    head = "".join(f"{c + '/nn.' + refname[REFERENCE[c]]:>{w}}" for c in cells)
     print(f"{'T':>5}{'H':>5}{head}   {'nn ms/step (RNN LSTM GRU)':<28} reps x steps")
+    speedup = []
     for T in LAB_T:
         for H in LAB_H:
             reps, nsteps, warm = lab_budget(T, H)
@@ -124,11 +167,23 @@ def lab_matrix(args, cells) -> None:
                                       "steps": nsteps, "warmup": warm})
             configs, times = measure(a, cells)
             med = {c: statistics.median(v) for c, v in times.items()}
-            row = "".join(f"{med[(c, 'scratch')] / med[(REFERENCE[c], 'builtin')]:>13.2f}x"
-                          for c in cells)
+            row = ""
+            for c in cells:
+                ref = med[(REFERENCE[c], "builtin")]
+                cell = f"{med[(c, 'scratch')] / ref:.2f}x"
+                if base:
+                    cell += f"/{med[(c, 'baseline')] / ref:.2f}x"
+                row += f"{cell:>{w}}"
+            if base:
+                speedup.append((T, H, [med[(c, "scratch")] / med[(c, "baseline")] for c in cells]))
             nn_ms = " ".join(f"{med[(r, 'builtin')]:.1f}" if (r, "builtin") in med else "-"
                              for r in ("rnn", "lstm", "gru"))
             print(f"{T:>5}{H:>5}{row}   {nn_ms:<28} {reps} x {nsteps}", flush=True)
+    if base:
+        print("time ratio this tree / baseline (ms per training step, same rounds; < 1 = faster)")
+        print(f"{'T':>5}{'H':>5}" + "".join(f"{c:>9}" for c in cells))
+        for T, H, r in speedup:
+            print(f"{T:>5}{H:>5}" + "".join(f"{x:>8.2f}x" for x in r))
 
 
 def main(argv=None) -> int:
@@ -145,7 +200,13 @@ def main(argv=None) -> int:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     ap.add_argument("--sizes", choices=("one", "lab"), default="one",
                     help="one: the size given by --seq-len/--hidden; lab: the H x T matrix")
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="also time the scratch cells of the checkout in DIR (same rounds)")
     args = ap.parse_args(argv)
+    try:
+        args.baseline_build = load_baseline(args.baseline) if args.baseline else None
+    except (ValueError, ImportError) as e:
+        ap.error(str(e) if isinstance(e, ValueError) else f"--baseline: {e}")
     if args.repeats < 1 or args.steps < 1:
         ap.error("--repeats and --steps must be >= 1")
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
