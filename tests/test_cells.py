@@ -361,6 +361,36 @@ def test_mult_fused_matches_stepwise_and_gradcheck(name, kw):
     assert torch.autograd.gradcheck(f, (xs,))
 
 
+@pytest.mark.parametrize("in_loop", [False, True])
+@pytest.mark.parametrize("variant", ["lstm", "lstm_proj", "mlstm"])
+def test_lstm_backward_factors_both_paths(monkeypatch, variant, in_loop):
+    """The LSTM family computes its backward factors after the forward loop
+    for small steps and inside it for large ones (``VECTOR_FACTORS_MAX``):
+    both give torch's (or the step path's) outputs and gradients, both
+    directions."""
+    import rnntui.cells.lstm as lstm_mod
+    monkeypatch.setattr(lstm_mod, "VECTOR_FACTORS_MAX", -1 if in_loop else 10**9)
+    kw = dict(num_layers=2, bidirectional=True)
+    if variant == "mlstm":
+        torch.manual_seed(0)
+        mine = MultiplicativeLSTM(I, H, dtype=DT, **kw)
+        ref = MultiplicativeLSTM(I, H, dtype=DT, **kw)
+        ref.load_state_dict(mine.state_dict())
+        ref.fused = False
+    else:
+        mine, ref = make_pair(variant, **kw)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn((T, B, I), generator=gen, dtype=DT)
+    state = make_state(ref, gen)
+    out_ref, new_ref = ref(x, state)
+    weights = [torch.randn(out_ref.shape, generator=gen, dtype=DT)] + [
+        torch.randn(s.shape, generator=gen, dtype=DT) for s in as_tuple(new_ref)]
+    o1, s1, g1 = run_with_grads(ref, x, state, weights)
+    o2, s2, g2 = run_with_grads(mine, x, state, weights)
+    for a, b in zip((o2, *s2, *g2), (o1, *s1, *g1)):
+        torch.testing.assert_close(a, b, **TOL)
+
+
 @pytest.mark.parametrize("name", list(MULT))
 def test_mult_bias_one_makes_xhat_close_to_x(name):
     torch.manual_seed(0)

@@ -23,8 +23,9 @@ folded into the recurrent matmul: a slot buffer holds ``[h_{t-1}; x_t; 1]``
 and one matmul with ``[W_hh | W_ih | b_ih + b_hh]`` gives all four gates of a
 step (for the small inputs of this lab that is cheaper than a separate
 whole-sequence projection, which needs a transposing copy into this layout).
-The forward also stores the factors of the pointwise backward while the step
-is in cache (see :class:`LSTMPointwise`), so the backward step is::
+The forward also computes the factors of the pointwise backward (for small
+steps all at once after its loop, for large ones per step; see
+:class:`LSTMPointwise`), so the backward step is::
 
     dc_t += dh_t K_t                               K   = o (1 - tanh(c)^2)
     dz = [dh_t P_o, dc_t P_i, dc_t P_f, dc_t P_g]  P_o = tanh(c) o(1-o), P_i = g i(1-i),
@@ -46,10 +47,14 @@ from rnntui.config.keys import Key
 
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
-from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, record, slot_order,
-                      time_order)
+from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, read_slots, record,
+                      slot_order, time_order)
 
-__all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal"]
+__all__ = ["LSTM", "LSTMPointwise", "to_internal", "from_internal", "VECTOR_FACTORS_MAX"]
+
+#: largest H*B whose backward factors are computed after the forward loop
+#: (all steps at once); above it they are computed per step, in cache.
+VECTOR_FACTORS_MAX = 2048
 
 SPEC = CellSpec(
     name="lstm", cls="LSTM", title="LSTM",
@@ -85,8 +90,10 @@ class LSTMPointwise:
         o, i, f = sigmoid(z_o, z_i, z_f);  g = tanh(z_g)
         [ig, fc] = [i, f] * [g, c_{t-1}];  c_t = ig + fc;  h~_t = o tanh(c_t)
 
-    and, when gradients are needed, the factors of the pointwise backward,
-    computed while the step's data is still in cache::
+    The factors of the pointwise backward are computed for all steps at once
+    after the loop by :meth:`factors` (whole-sequence ops instead of four small
+    ones per step) when a step is small (``H*B <= VECTOR_FACTORS_MAX``), and
+    in ``step`` while the step's data is in cache otherwise::
 
         P_o = h~ - h~ o   (= tanh(c) o (1-o))     K   = o - h~ tanh(c)  (= o (1-tanh(c)^2))
         P_i = ig - ig i   (= g i (1-i))           P_f = fc - fc f       (= c_{t-1} f (1-f))
@@ -101,42 +108,70 @@ class LSTMPointwise:
         T1, G5, B = E.shape
         T, H = T1 - 1, G5 // 5
         e5 = E.view(T1, 5, H, B)
+        self.E = E
         self.F = e5[:, 2].unbind(0)
         if FB is not None:                      # backward: factors and f only
             self.FBo, self.FBr, self.Ks = FB[:, 0].unbind(0), FB[:, 1:].unbind(0), K.unbind(0)
             return
         self.Z = E[:, : 4 * H].unbind(0)
-        self.S3, self.O, self.I, self.Gg, self.C, self.IF, self.GC = (
-            e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 1].unbind(0), e5[:, 3].unbind(0),
+        self.S3, self.O, self.Gg, self.C, self.IF, self.GC = (
+            e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 3].unbind(0),
             e5[:, 4].unbind(0), e5[:, 1:3].unbind(0), e5[:, 3:].unbind(0))
         self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
         self.ig, self.fc = self.xb.unbind(0)
+        self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.need_grad = need_grad
-        if need_grad:
+        self.FB = self.K = None
+        # Where the backward factors are computed: per step while the step is
+        # in cache (large steps), or for all steps at once after the loop
+        # (small steps, where the per-step cost is op dispatch, not memory).
+        # Measured crossover on one CPU thread: H*B between 2048 and 4096.
+        self.in_loop = need_grad and H * B > VECTOR_FACTORS_MAX
+        if self.in_loop:
             self.FB = E.new_empty((T, 4, H, B))        # [P_o, P_i, P_f, P_g]
             self.K = E.new_empty((T, H, B))
+            self.I = e5[:, 1].unbind(0)
             self.FBo, self.FBif, self.FBg, self.Ks = (
                 self.FB[:, 0].unbind(0), self.FB[:, 1:3].unbind(0), self.FB[:, 3].unbind(0),
                 self.K.unbind(0))
-        else:
-            self.FB = self.K = None
 
     def step(self, t: int, r: int, w: int, h_out: Tensor) -> Tensor:
         """Step ``t`` reading slot ``r`` (gates, c_{t-1}); writes c_t into slot
         ``w`` and h~_t into ``h_out``."""
-        mul, addcmul = torch.mul, torch.addcmul
         self.S3[r].sigmoid_()
         g = self.Gg[r].tanh_()
-        IF, o, ig = self.IF[r], self.O[r], self.ig
-        xb = mul(IF, self.GC[r], out=self.xb)                      # [ig, fc]
-        tc = torch.tanh(torch.add(ig, self.fc, out=self.C[w]))     # c_t = ig + fc
-        hp = mul(o, tc, out=h_out)
-        if self.need_grad:
+        IF, o = self.IF[r], self.O[r]
+        xb = torch.mul(IF, self.GC[r], out=self.xb)                    # [ig, fc]
+        tc = torch.tanh(torch.add(self.ig, self.fc, out=self.C[w]), out=self.tc)
+        hp = torch.mul(o, tc, out=h_out)
+        if self.in_loop:
+            addcmul = torch.addcmul
             addcmul(hp, hp, o, value=-1.0, out=self.FBo[t])
             addcmul(xb, xb, IF, value=-1.0, out=self.FBif[t])
             addcmul(o, hp, tc, value=-1.0, out=self.Ks[t])
-            addcmul(self.I[r], ig, g, value=-1.0, out=self.FBg[t])
+            addcmul(self.I[r], self.ig, g, value=-1.0, out=self.FBg[t])
         return hp
+
+    def factors(self, hp: Tensor, reverse: bool) -> None:
+        """After the loop: the backward factors ``FB`` (T, 4, H, B) =
+        [P_o, P_i, P_f, P_g] and ``K`` (T, H, B) of all steps (time order),
+        from the activations and states in ``E``; ``hp`` (T, H, B) holds h~_t
+        in time order.  ``[ig, fc]`` and ``tanh(c_t)`` are recomputed here for
+        all steps at once (cheaper than a per-step store: no per-step views)."""
+        if not self.need_grad or self.in_loop:
+            return
+        T, H, B = hp.shape
+        e5 = read_slots(self.E, reverse).view(T, 5, H, B)
+        o, IF, i, g = e5[:, 0], e5[:, 1:3], e5[:, 1], e5[:, 3]
+        c = in_time_order(self.E, reverse).view(T, 5, H, B)[:, 4]
+        XB = torch.mul(IF, e5[:, 3:])                  # [ig, fc] of every step
+        addcmul = torch.addcmul
+        self.FB = FB = XB.new_empty((T, 4, H, B))
+        self.K = XB.new_empty((T, H, B))
+        addcmul(hp, hp, o, value=-1.0, out=FB[:, 0])
+        addcmul(XB, XB, IF, value=-1.0, out=FB[:, 1:3])
+        addcmul(o, hp, torch.tanh(c), value=-1.0, out=self.K)
+        addcmul(i, XB[:, 0], g, value=-1.0, out=FB[:, 3])
 
     def bwd_step(self, t: int, r: int, dh: Tensor, dc: Tensor, dz_o: Tensor,
                  dz_r: Tensor) -> Tensor:
@@ -188,6 +223,7 @@ def lstm_forward(x: Tensor, wcat: Tensor, h0: Tensor, c0: Tensor, w_hr: Optional
             step(t, r, w, HXh[w])
         else:
             mm(w_hr, step(t, r, w, HPs[t]), out=HXh[w])
+    pw.factors(in_time_order(HX, reverse)[:, :H] if HP is None else HP, reverse)
     out = in_time_order(HX, reverse)[:, :H_out].transpose(1, 2).contiguous()
     last = W[T - 1] if not reverse else W[0]
     hT = HX[last, :H_out].t().contiguous()

@@ -49,7 +49,7 @@ from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .checks import reject_proj_size
 from .gru import GRUPointwise, gru_input_grads
-from .kernels import gc_paused, in_time_order, record, slot_order, time_order
+from .kernels import gc_paused, in_time_order, read_slots, record, slot_order, time_order
 from .mlstm import mult_input, mult_input_grads
 
 __all__ = ["MultiplicativeGRU"]
@@ -107,12 +107,16 @@ def mgru_forward(xm: Tensor, x: Tensor, h0: Tensor, wh: Tensor, wx: Tensor,
 @gc_paused
 def mgru_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor):
     """BPTT of :func:`mgru_forward` -> ``(dxm, dx, dh0, dwh, dwx, dbinit)``;
-    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I)."""
+    ``dx`` is the direct part (through x̂ = m ⊙ x), (T,B,I).
+
+    Per step: ``dG = F_t ⊙ dh`` (:meth:`~rnntui.cells.gru.GRUPointwise.factors`),
+    ``dx̂ = wx^T dG``, ``dm = dx̂ ⊙ x`` and ``dh_{t-1} += dh z + [U_m; W_hh]^T
+    [dm; dG[:3H]]``; the weight gradients are accumulated in the loop."""
     XT, wh, wx, HH, EM, XH, N = saved
     T, I, B = XT.shape
     G = wx.shape[0]
     H = G // 4
-    R, W, first = slot_order(T, reverse)
+    R = slot_order(T, reverse)[0]
     DH = HH.new_empty((T, H, B))
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
@@ -125,23 +129,25 @@ def mgru_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor):
     DXH = HH.new_empty((T, I, B))
     DXHs, XTs, XHs, Hs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HH.unbind(0)
     pw = GRUPointwise(EM[:, I:], N)
+    Fs, Zs = pw.factors(read_slots(HH, reverse)).unbind(0), pw.Z
     wx_t = wx.t().contiguous()
     wh_t = wh.t().contiguous()
+    mm, mul, last = torch.mm, torch.mul, (0 if not reverse else T - 1)
     dh0 = None
     for t in range(T - 1, -1, -1) if not reverse else range(T):
         h = Hs[R[t]]
         dh = DHs[t]
-        pw.bwd_step(t, dh, h, DG4[t])
+        mul(Fs[t], dh, out=DG4[t])                     # dL/d[a_r; a_z; ghn; a_n]
         dg = DGs[t]
-        dxh = torch.mm(wx_t, dg, out=DXHs[t])          # dL/dx̂
-        torch.mul(dxh, XTs[t], out=DMs[t])             # dL/dm = dL/dx̂ ⊙ x
+        dxh = mm(wx_t, dg, out=DXHs[t])                # dL/dx̂
+        mul(dxh, XTs[t], out=DMs[t])                   # dL/dm = dL/dx̂ ⊙ x
         dmg = DMGh[t]
         dWh.addmm_(dmg, h.t())
         dWx.addmm_(dg, XHs[t].t())
-        if t != (0 if not reverse else T - 1):
-            DHs[t - 1 if not reverse else t + 1].addcmul_(dh, pw.Z[t]).addmm_(wh_t, dmg)
+        if t != last:
+            DHs[t - 1 if not reverse else t + 1].addcmul_(dh, Zs[t]).addmm_(wh_t, dmg)
         else:
-            dh0 = torch.addmm((dh * pw.Z[t]).t(), dmg.t(), wh)
+            dh0 = torch.addmm((dh * Zs[t]).t(), dmg.t(), wh)
     dxm = DMG[:, :I].transpose(1, 2)
     dx = (DXH * EM[:, :I]).transpose(1, 2)             # dL/dx̂ ⊙ m
     return dxm, dx, dh0, dWh, dWx, DMG[:, I:].sum((0, 2))

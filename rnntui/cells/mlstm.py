@@ -121,6 +121,7 @@ def mlstm_forward(xm: Tensor, x: Tensor, h0: Tensor, c0: Tensor, wcat: Tensor, w
         xh = torch.mul(Ms[r], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
         Zs[r].addmm_(w_ih, xh)                         # z += W_ih x̂
         pw.step(t, r, w, HXh[w])
+    pw.factors(in_time_order(HX, reverse)[:, :H], reverse)
     out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
     last = W[T - 1] if not reverse else W[0]
     hT = HX[last, :H].t().contiguous()
