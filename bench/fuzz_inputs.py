@@ -12,8 +12,9 @@ sentinel instead, so nothing trains) and, for a random sample, in a real
 * **accepted**: the input got through to training (or a result) unrefused;
 * **unclean**: exit 2 but not one well-formed line.
 
-Run-directory files (Compare's input) are fuzzed through ``RunRecord.from_run_dir``:
-clean is a RunDirError.
+Run-directory files and typed directories are fuzzed through every reader
+(Compare's ``load_runs``, the run browser's ``list_saved``, ``rnntui plot``):
+clean is a one-line RunDirError, a "damaged" listing and exit 2.
 
     python bench/fuzz_inputs.py [--seed 0] [--per-key 8] [--subprocess 60]
 """
@@ -294,7 +295,7 @@ def patch_training() -> None:
 
 
 def run_in_process(argv: list[str], cwd: Path) -> tuple[str, str]:
-    full = argv if argv and argv[0] == "inspect" else ["--headless", *argv]
+    full = argv if argv and argv[0] in ("inspect", "plot") else ["--headless", *argv]
     out, err = io.StringIO(), io.StringIO()
     escaped = None
     code = None
@@ -327,29 +328,74 @@ def rundir_inputs(rng: random.Random, folder: Path) -> list[tuple[str, str]]:
     """(summary.json text, metrics.jsonl text) pairs, each bad."""
     summaries = ["[]", "[" * 5000 + "]" * 5000, '{"config": "x"}', '{"final": {"acc": "high"}}', '"x"', "1",
                  '{"steps": -1}', '{"params": 1.5}', '{"status": 5}', '{"config": {"a": [[1]]}}', "", "{",
-                 '{"baseline": []}', '{"wall_time_s": "fast"}', "\x00\x01", '{"run_id": 7}']
+                 '{"baseline": []}', '{"wall_time_s": "fast"}', "\x00\x01", '{"run_id": 7}',
+                 '{"steps": ' + "9" * rng.randint(20, 5000) + "}", '{"steps": 1e400}', '{"params": 9007199254740993}',
+                 '{"final": {"acc": 1' + "0" * rng.randint(400, 2000) + "}}", '{"final": {"": 1}}',
+                 json.dumps({"final": {f"m{i}": 0 for i in range(rng.randint(257, 5000))}}),
+                 json.dumps({"run_id": "x" * rng.randint(10_001, 50_000)}),
+                 '{"config": {"a": ' + "[" * 5000 + "]" * 5000 + "}}", "\ufeff{}"]
     rows = ["[1, 2]\n", '{"event": "eval", "step": 1}\n', '{"event": "step", "step": "x", "loss": 1}\n',
             "{not json\n", '{"event": 5}\n', '"row"\n', '{"event": "step", "step": -1, "loss": 0}\n',
-            "[" * 3000 + "]" * 3000 + "\n", '{"event": "eval", "step": 1, "metrics": {"a": "b"}}\n']
+            "[" * 3000 + "]" * 3000 + "\n", '{"event": "eval", "step": 1, "metrics": {"a": "b"}}\n',
+            '{"event": "step", "step": ' + "9" * rng.randint(20, 5000) + ', "loss": 1}\n',
+            '{"event": "step", "step": 1, "loss": 1' + "0" * rng.randint(400, 2000) + '}\n',
+            json.dumps({"event": "eval", "step": 1, "metrics": {f"m{i}": 0 for i in range(rng.randint(257, 5000))}})
+            + "\n", '{"event": "step", "step": 1, "loss": 1, "x": "' + "y" * (1 << 20) + '"}\n',
+            '{"event": "step", "step": 1, "loss": 1}\n\xff\n']
     cases = [(s, "") for s in summaries] + [("{}", r) for r in rows]
     cases += [(rng.choice(summaries), rng.choice(rows)) for _ in range(20)]
     return cases
 
 
 def run_rundir(summary: str, rows: str, folder: Path) -> tuple[str, str]:
-    from rnntui.engine.record import RunRecord
+    """One bad run directory through every reader: Compare's load (``load_runs``),
+    the run browser's listing (``list_saved``: never raises, lists it as damaged)
+    and ``rnntui plot`` (exit 2, one line)."""
     from rnntui.engine.rundir import RunDirError
+    from rnntui.engine.saved_runs import list_saved, load_runs
 
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "summary.json").write_text(summary)
-    (folder / "metrics.jsonl").write_text(rows)
+    run = folder / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "summary.json").write_text(summary, errors="surrogateescape")
+    (run / "metrics.jsonl").write_bytes(rows.encode("utf-8", "surrogateescape") if "\xff" not in rows
+                                        else rows.encode("latin-1", "replace"))
     try:
-        RunRecord.from_run_dir(str(folder))
+        load_runs(run)
     except RunDirError as exc:
-        return ("clean" if "\n" not in str(exc) else "unclean"), str(exc)[:200]
+        if "\n" in str(exc):
+            return "unclean", str(exc)[:200]
+    except BaseException as exc:  # noqa: BLE001
+        return "traceback", f"load_runs: {type(exc).__name__}: {exc}"[:200]
+    else:
+        return "accepted", summary[:60] + " | " + rows[:60]
+    try:
+        (entry,) = list_saved(folder)
+    except BaseException as exc:  # noqa: BLE001
+        return "traceback", f"list_saved: {type(exc).__name__}: {exc}"[:200]
+    if not (entry.title.startswith("damaged: ") or rows) or not entry.title.isprintable():
+        return "unclean", f"list_saved title {entry.title[:100]!r}"
+    kind, detail = run_in_process(["plot", str(run), "-o", str(folder / "f.svg")], folder)
+    return kind, (detail if kind != "clean" else "")
+
+
+def path_inputs(rng: random.Random) -> list[str]:
+    """Directories typed into Compare's path box (or given to ``rnntui plot``) that are no run directory."""
+    return ["~nosuchuser_rnntui/x", "a" * rng.randint(256, 8000), "bad\x00name", "/proc/self/status", "/dev/null",
+            "/nonexistent/run", "/", "\x1b[2J", "[/]", "~" + "x" * 300]
+
+
+def run_path(text: str) -> tuple[str, str]:
+    from rnntui.engine.rundir import RunDirError
+    from rnntui.engine.saved_runs import list_saved, load_runs
+
+    try:
+        list_saved(text)
+        load_runs(text)
+    except RunDirError as exc:
+        return ("clean" if str(exc).isprintable() else "unclean"), str(exc)[:200]
     except BaseException as exc:  # noqa: BLE001
         return "traceback", f"{type(exc).__name__}: {exc}"[:200]
-    return "accepted", summary[:60] + " | " + rows[:60]
+    return "accepted", text[:60]
 
 
 def main() -> int:
@@ -378,12 +424,18 @@ def main() -> int:
             by_group.setdefault(group, Counter())[kind] += 1
             if kind != "clean":
                 examples.setdefault(kind, []).append(f"{group}: {json.dumps(argv)[:160]} -> {detail[:200]}")
-        for summary, rows in rundir_inputs(rng, work / "rundir"):
-            kind, detail = run_rundir(summary, rows, work / "rundir")
+        for i, (summary, rows) in enumerate(rundir_inputs(rng, work / "rundir")):
+            kind, detail = run_rundir(summary, rows, work / "rundir" / str(i))
             totals[kind] += 1
             by_group.setdefault("run directory", Counter())[kind] += 1
             if kind != "clean":
                 examples.setdefault(kind, []).append(f"run directory: {detail}")
+        for text in path_inputs(rng):
+            kind, detail = run_path(text)
+            totals[kind] += 1
+            by_group.setdefault("run directory path", Counter())[kind] += 1
+            if kind != "clean":
+                examples.setdefault(kind, []).append(f"run directory path: {text[:60]!r} -> {detail}")
         leftovers = sorted(os.listdir(cwd))
         in_process_s = time.monotonic() - t0
         typable = [c for c in cases if not any("\x00" in a for a in c[1])]  # argv cannot carry a NUL

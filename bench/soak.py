@@ -110,9 +110,9 @@ async def _soak_tui(seconds: float, warmup: float, every: float) -> None:
         while (now := time.monotonic() - t0) < seconds:
             samples.append((now, rss_mb()))
             await asyncio.sleep(every)
-        steps = app.current.step if app.current is not None else 0
-        status = app.current.status if app.current is not None else "?"
-        app.control.cancel()
+        steps = app.lab.current.step if app.lab.current is not None else 0
+        status = app.lab.current.status if app.lab.current is not None else "?"
+        app.lab.control.cancel()
         await app.workers.wait_for_complete()
     report("tui", samples, warmup, steps, seconds)
     if status != "running":

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 TASKS = tasks()
 BELL_AFTER_S = 30.0
 """A run that took at least this long rings the terminal bell when it ends."""
+STOP_TIMEOUT_S = 120.0
+"""How long an app closing on an error waits for a running experiment's runs to
+stop cleanly (a single run's thread is waited for until it ends, as on quit)."""
 UI_SWITCH_INTERVAL_S = 0.001
 """The GIL switch interval while the app runs.  Python's default (5 ms) lets the
 training thread keep the GIL for 5 ms each time the event loop wakes up; with
@@ -213,7 +216,7 @@ class RnnTuiApp(App[int]):
         worker = event.worker
         if worker.group == "plan" and event.state == WorkerState.SUCCESS:
             self._planned(worker)
-        if worker.group != "train":
+        if worker.group != "train" or not self.is_running:
             return
         if worker is not self.lab.train_worker:
             # an earlier run's worker, still ending after a new Start cancelled it: not ours to report
@@ -234,7 +237,7 @@ class RnnTuiApp(App[int]):
 
     def on_event_batch(self, message: EventBatch) -> None:
         record = self.lab.fold(message.run_id, message.events)
-        if record is None:
+        if record is None or not self.is_running:  # closing: the record is folded, the widgets are going
             return
         for event in message.events:
             line = run_view.event_log_line(event)
@@ -572,8 +575,15 @@ class RnnTuiApp(App[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
-        self.lab.control.abort()
-        self.lab.experiment.shutdown()  # its process pool, before run_app's os._exit
+        if self.return_code:
+            # an error closes the app (Textual ends it on any unhandled exception): the
+            # run and the experiment stop as t stops them, with their closing evaluation,
+            # checkpoint and summary, so that nothing is lost and they can be resumed
+            self.lab.control.cancel()
+            self.lab.experiment.shutdown(timeout=STOP_TIMEOUT_S, graceful=True)
+        else:  # quitting: at once (what is on disk stays)
+            self.lab.control.abort()
+            self.lab.experiment.shutdown()  # its process pool, before run_app's os._exit
         sys.setswitchinterval(getattr(self, "_saved_switch_interval", 0.005))
 
 

@@ -118,13 +118,17 @@ class ExperimentSession:
                 self.stopping = True
                 self.version += 1
 
-    def shutdown(self, timeout: float = 10.0) -> bool:
-        """Abort a running experiment and wait (at most ``timeout`` s) for its worker
-        thread to shut its process pool down; True when it has.  The app calls it
-        as it closes: the process ends with ``os._exit``, and a pool left running
-        would leave its worker processes and shared semaphores behind."""
+    def shutdown(self, timeout: float = 10.0, graceful: bool = False) -> bool:
+        """Abort a running experiment (``graceful``: stop it, each running run with
+        its closing evaluation and checkpoint) and wait (at most ``timeout`` s) for
+        its worker thread to shut its process pool down; True when it has.  The app
+        calls it as it closes: the process ends with ``os._exit``, and a pool left
+        running would leave its worker processes and shared semaphores behind."""
         if self.runner is not None and self.running:
-            self.runner.abort()
+            if graceful:
+                self.stop()
+            else:
+                self.runner.abort()
         return self._thread_done.wait(timeout)
 
     # ------------------------------------------------- runner thread side

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from rnntui.config import Config, ConfigError, to_toml
-from rnntui.config.keys import show
+from rnntui.config.keys import one_line, printable, show
 from rnntui.engine.dirclaim import RESERVE, DirClaim, claim_dir
 from rnntui.engine.events import EvalMetrics, Event, RunFailed, RunFinished, RunStarted, StepMetrics
 from rnntui.engine.files import append_line, is_full, show_path, write_atomic
@@ -148,19 +148,39 @@ class RunWriter:
 
 # ------------------------------------------------------------------ reading
 class RunDirError(ValueError):
-    """A run directory cannot be read: missing, not rnntui's, or damaged.  One line."""
+    """A run directory cannot be read: missing, not rnntui's, or damaged.  The
+    message is one printable line naming the file and what is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 MAX_SUMMARY_BYTES = 16 << 20
+MAX_LINE_BYTES = 1 << 20
+"""Longest metrics.jsonl line read (a row with every metric of 16 evaluation lengths is < 10 kB)."""
+MAX_COUNT = 2**53
+"""Largest step, epoch or parameter count read: every count up to it is exact as a float (the plots' x)."""
+MAX_METRICS = 256
+"""Most metrics in one row or summary table (a task's few metrics at up to 16 evaluation lengths)."""
+MAX_NAME = 100
+"""Longest metric name (``acc@100000`` is 10 characters)."""
+MAX_TEXT = 10_000
+"""Longest run id, reason or device string."""
 STATUSES = ("ready", "running", "paused", "finished", "stopped", "failed")
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A JSON number (NaN and infinities included: a diverged run logs them)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and (
+        isinstance(v, float) or abs(v) <= MAX_COUNT)
 
 
 def _count(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_COUNT
+
+
+def _text(v: Any) -> bool:
+    return isinstance(v, str) and len(v) <= MAX_TEXT
 
 
 def _scalar(v: Any) -> bool:
@@ -172,16 +192,22 @@ def _table(value: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, dict) and all(isinstance(k, str) and value(x) for k, x in v.items())
 
 
+def _metrics(v: Any) -> bool:
+    return (isinstance(v, dict) and len(v) <= MAX_METRICS
+            and all(isinstance(k, str) and 0 < len(k) <= MAX_NAME and _number(x) for k, x in v.items()))
+
+
+METRICS_ALLOWED = f"a table of at most {MAX_METRICS} metric names (1-{MAX_NAME} characters) and numbers"
 SUMMARY_FIELDS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
-    "run_id": ("?", lambda v: isinstance(v, str), "a string"),
+    "run_id": ("?", _text, f"a string of at most {MAX_TEXT:,} characters"),
     "status": ("finished", lambda v: v in STATUSES, ", ".join(STATUSES)),
-    "reason": ("", lambda v: isinstance(v, str), "a string"),
+    "reason": ("", _text, f"a string of at most {MAX_TEXT:,} characters"),
     "config": ({}, _table(_scalar), "a table of config keys and plain values"),
-    "final": ({}, _table(_number), "a table of metric numbers"),
-    "params": (0, _count, "an integer >= 0"),
-    "device": ("", lambda v: isinstance(v, str), "a string"),
-    "baseline": ({}, _table(_number), "a table of metric numbers"),
-    "steps": (0, _count, "an integer >= 0"),
+    "final": ({}, _metrics, METRICS_ALLOWED),
+    "params": (0, _count, "an integer from 0 to 2^53"),
+    "device": ("", _text, f"a string of at most {MAX_TEXT:,} characters"),
+    "baseline": ({}, _metrics, METRICS_ALLOWED),
+    "steps": (0, _count, "an integer from 0 to 2^53"),
     "wall_time_s": (0.0, lambda v: _number(v) and v >= 0, "a number >= 0"),
 }
 """summary.json field -> (default when absent, check, what is allowed)."""
@@ -196,8 +222,21 @@ def _loads(text: str, where: str) -> Any:
         raise RunDirError(f"{where}: nested too deeply to be an rnntui file") from None
 
 
+def _shown(value: Any) -> Any:
+    """Strings as the screens may print them: control characters escaped
+    (a run id of ``\\x1b[2J`` must not clear the terminal)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_shown(x) for x in value]
+    if isinstance(value, dict):
+        return {printable(k): _shown(x) for k, x in value.items()}
+    return value
+
+
 def read_summary(path: Path) -> dict[str, Any]:
-    """summary.json, checked field by field (absent fields get their defaults)."""
+    """summary.json, checked field by field (absent fields get their defaults;
+    strings with their control characters escaped)."""
     where = show_path(path / "summary.json")
     try:
         with open(path / "summary.json", "rb") as fh:
@@ -214,14 +253,19 @@ def read_summary(path: Path) -> dict[str, Any]:
         value = summary.get(name, default)
         if not ok(value):
             raise RunDirError(f"{where}: field {name!r}: got {show(value)}; allowed: {allowed}")
-        out[name] = value
+        out[name] = _shown(value)
     return out
 
 
 def _metric_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     where = show_path(path)
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
+        number = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise RunDirError(f"{where} line {number}: longer than {MAX_LINE_BYTES >> 20} MB, "
+                                  "not an rnntui metrics line")
             if not raw.strip():
                 continue
             if not raw.endswith(b"\n"):
@@ -239,28 +283,42 @@ def _check_row(row: Any, where: str) -> str:
     if kind == "step":
         ok = ok and _number(row.get("loss")) and (row.get("grad_norm") is None or _number(row.get("grad_norm")))
     elif kind == "eval":
-        ok = ok and _table(_number)(row.get("metrics"))
+        ok = ok and _metrics(row.get("metrics"))
     else:
         raise RunDirError(f"{where}: event {show(kind)}; allowed: step, eval")
     if not ok:
-        raise RunDirError(f"{where}: got {show(row)}; allowed: a {kind} row (step, epoch, "
-                          f"{'loss' if kind == 'step' else 'metrics'})")
+        what = "loss (a number)" if kind == "step" else "metrics (" + METRICS_ALLOWED + ")"
+        raise RunDirError(f"{where}: got {show(row)}; allowed: a {kind} row (step and epoch from 0 to 2^53, "
+                          f"{what})")
+    if kind == "eval":
+        row["metrics"] = _shown(row["metrics"])
     return kind
 
 
+def has_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file; False for any path the system refuses
+    (too long, a NUL byte, a loop of links)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def read_run_dir(path: str | Path) -> dict[str, Any]:
-    """A run directory's checked summary and metric history (for Compare).
+    """A run directory's checked summary and metric history (for Compare, the
+    run browser and ``rnntui plot``).
 
     Raises RunDirError (a ValueError) with one line naming the file and what is
-    wrong; the history is thinned to a bounded size (see ``engine.history``)."""
+    wrong, and nothing else for any content of the directory; the history is
+    thinned to a bounded size (see ``engine.history``)."""
     path = Path(path)
-    if not (path / "summary.json").is_file():
+    if not has_file(path / "summary.json"):
         raise RunDirError(f"{show_path(path)} has no summary.json (not an rnntui run directory?)")
     summary = read_summary(path)
     steps: list[dict[str, Any]] = Thinned(cap=STEP_ROWS)
     evals: list[dict[str, Any]] = Thinned(cap=EVAL_ROWS)
     metrics_path = path / "metrics.jsonl"
-    if metrics_path.is_file():
+    if has_file(metrics_path):
         try:
             for number, row in _metric_rows(metrics_path):
                 kind = _check_row(row, f"{show_path(metrics_path)} line {number}")

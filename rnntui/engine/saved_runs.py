@@ -13,42 +13,51 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnntui.config.keys import printable, shorten
+from rnntui.engine.files import show_path
 from rnntui.engine.record import RunRecord
+from rnntui.engine.rundir import RunDirError, has_file, read_summary
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "summary.json").is_file()
+    return has_file(path / "summary.json")
 
 
 def run_subdirs(path: Path) -> list[Path]:
     """The run directories directly inside ``path`` (an experiment's runs), sorted."""
     try:
         return sorted(p for p in path.iterdir() if is_run_dir(p))
-    except OSError:
+    except (OSError, ValueError):
         return []
 
 
 def load_runs(path: str | Path) -> list[RunRecord]:
     """Records from a run directory, or from every run directory inside an
-    experiment directory.  Raises ValueError with a readable message."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ValueError(f"{path} does not exist")
+    experiment directory.  Raises RunDirError (a ValueError) with one line naming
+    the directory or file and what is wrong, whatever ``path`` and its files hold."""
+    shown = show_path(path)
+    try:
+        path = Path(path).expanduser()
+        exists = path.exists()
+    except RuntimeError:  # ~user of no such user
+        raise RunDirError(f"{shown}: no such user's home directory") from None
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        raise RunDirError(f"{shown}: not a usable path ({getattr(exc, 'strerror', None) or exc})") from None
+    if not exists:
+        raise RunDirError(f"{shown} does not exist")
     if is_run_dir(path):
         return [read_record(path)]
     if path.is_dir():
         subdirs = run_subdirs(path)
         if subdirs:
             return [read_record(p) for p in subdirs]
-    raise ValueError(f"{path} is neither a run directory (no summary.json) nor an experiment directory "
-                     "(no run directories inside)")
+    raise RunDirError(f"{shown} is neither a run directory (no summary.json) nor an experiment directory "
+                      "(no run directories inside)")
 
 
 def read_record(path: Path) -> RunRecord:
-    try:
-        return RunRecord.from_run_dir(str(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
+    """The record of one run directory; RunDirError (one line) when it cannot be read."""
+    return RunRecord.from_run_dir(str(path))
 
 
 @dataclass(frozen=True)
@@ -64,21 +73,22 @@ class SavedEntry:
 def list_saved(root: str | Path, limit: int = 500) -> list[SavedEntry]:
     """The run and experiment directories directly under ``root``, newest first
     (an experiment's own runs are reached through it)."""
-    root = Path(root).expanduser()
     try:
-        children = [p for p in root.iterdir() if p.is_dir()]
-    except OSError:
+        root = Path(root).expanduser()
+        children = sorted(((_mtime(p), p) for p in root.iterdir() if p.is_dir()), key=lambda c: (-c[0], c[1].name))
+    except (OSError, ValueError, RuntimeError):  # no such folder or user, a path the system refuses
         return []
     entries = []
-    for path in children:
+    for mtime, path in children:  # newest first, so that only the listed ones are read
+        if len(entries) >= limit:
+            break
         if is_run_dir(path):
-            entries.append(SavedEntry(path, "run", _run_title(path), _mtime(path)))
+            entries.append(SavedEntry(path, "run", _run_title(path), mtime))
         else:
             runs = run_subdirs(path)
             if runs:
-                entries.append(SavedEntry(path, "experiment", _experiment_title(path, len(runs)), _mtime(path)))
-    entries.sort(key=lambda e: (-e.mtime, e.path.name))
-    return entries[:limit]
+                entries.append(SavedEntry(path, "experiment", _experiment_title(path, len(runs)), mtime))
+    return entries
 
 
 def _mtime(path: Path) -> float:
@@ -88,23 +98,38 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+MAX_RESULTS_BYTES = 1 << 20
+"""Most of results.json read for a title (its first keys are the experiment's name and size)."""
+
+
+def _results_head(path: Path) -> dict[str, Any]:
+    """results.json's top-level fields, or {} when it is missing, damaged or huge
+    (an experiment's title falls back on its directory's name)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_RESULTS_BYTES + 1)
+        if len(raw) > MAX_RESULTS_BYTES:
+            return {}
+        data = json.loads(raw.decode("utf-8", "replace"))
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
 def _run_title(path: Path) -> str:
-    summary = _read_json(path / "summary.json")
-    config = summary.get("config") or {}
-    return (f"{config.get('task', '?')}/{config.get('cell', '?')} h{config.get('hidden_size', '?')} · "
-            f"{summary.get('status', '?')}")
+    try:
+        summary = read_summary(path)
+    except RunDirError as exc:
+        return f"damaged: {shorten(str(exc).removeprefix(show_path(path / 'summary.json') + ': '), 80)}"
+    config = summary["config"]
+    return shorten(f"{config.get('task', '?')}/{config.get('cell', '?')} h{config.get('hidden_size', '?')} · "
+                   f"{summary['status']}", 120)
 
 
 def _experiment_title(path: Path, runs: int) -> str:
-    results = _read_json(path / "results.json")
-    name = results.get("experiment") or path.name
-    total = results.get("runs_total", runs)
-    return f"{name} · {runs} of {total} runs"
+    results = _results_head(path / "results.json")
+    name = results.get("experiment")
+    total = results.get("runs_total")
+    name = name if isinstance(name, str) and name else path.name
+    total = total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else runs
+    return f"{shorten(printable(name), 80)} · {runs} of {total} runs"

@@ -71,8 +71,14 @@ def _hex(color: Any) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+PLOTTABLE = 1e300
+"""Largest magnitude drawn: the span of two values within it (and matplotlib's
+margins around it) still fits a float, where 1e308 and -1e308 overflow to inf."""
+
+
 def _finite(xs: Sequence[float], *columns: Sequence[float]) -> list[list[float]]:
-    rows = [row for row in zip(xs, *columns) if all(isinstance(v, (int, float)) and math.isfinite(v) for v in row)]
+    rows = [row for row in zip(xs, *columns)
+            if all(isinstance(v, (int, float)) and math.isfinite(v) and abs(v) <= PLOTTABLE for v in row)]
     return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(1 + len(columns))]
 
 
@@ -103,7 +109,7 @@ def _draw_panel(ax: Any, panel: Panel) -> None:
         count += 1
         values += ys
     for ref in panel.refs:
-        if math.isfinite(ref.y):
+        if math.isfinite(ref.y) and abs(ref.y) <= PLOTTABLE:
             ax.axhline(ref.y, color=_hex(ref.color), linestyle=":", linewidth=1.0, label=ref.label)
             values.append(ref.y)
     if panel.log_y and all(v > 0 for v in values):

@@ -37,6 +37,8 @@ from rnntui.engine.curves import group_runs, run_labels
 from rnntui.engine.events import Event
 from rnntui.engine.metrics import training_length_names
 from rnntui.engine.record import RunRecord
+from rnntui.engine.files import show_path
+from rnntui.engine.rundir import RunDirError
 from rnntui.engine.saved_runs import load_runs
 from rnntui.render.figure_data import series_axis, series_baseline
 
@@ -329,8 +331,8 @@ class CompareScreen(Screen[None]):
         """Load run(s) from ``path``, select them; a notice says what happened."""
         try:
             records = load_runs(path)
-        except ValueError as exc:
-            self.notify(str(exc), title="cannot load", severity="error", timeout=8)
+        except RunDirError as exc:  # whatever the directory holds: one line, the lab goes on
+            self.notify(str(exc), title="cannot load", severity="error", timeout=8, markup=False)
             return []
         known = {str(Path(r.path).resolve()) for r in self.runs() if r.path}
         new = [r for r in records if str(Path(r.path or "").resolve()) not in known]
@@ -340,7 +342,7 @@ class CompareScreen(Screen[None]):
             self.state.colour(record)
         skipped = len(records) - len(new)
         note = f" ({skipped} already listed)" if skipped else ""
-        self.notify(f"loaded {len(new)} run{'s' * (len(new) != 1)} from {path}{note}")
+        self.notify(f"loaded {len(new)} run{'s' * (len(new) != 1)} from {show_path(path)}{note}", markup=False)
         self._rebuild()
         return new
 

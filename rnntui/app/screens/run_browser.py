@@ -18,12 +18,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rnntui.config.keys import printable
 from rnntui.engine.saved_runs import SavedEntry, list_saved
 
 
 def entry_prompt(entry: SavedEntry) -> Text:
     """One line: the directory's name, its kind, what it holds, when."""
-    text = Text(entry.path.name, style="bold")
+    text = Text(printable(entry.path.name), style="bold")
     kind_style = "magenta" if entry.kind == "experiment" else "cyan"
     text.append(f"  {entry.kind}", style=kind_style)
     text.append(f"  {entry.title}")
@@ -53,7 +54,7 @@ class RunBrowser(ModalScreen["Path | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="browser") as box:
-            box.border_title = f"open saved runs · {self.root}"
+            box.border_title = f"open saved runs · {printable(str(self.root))}"
             box.border_subtitle = "Enter opens · Tab: type a path · Esc cancels"
             if self.entries:
                 head = f"{len(self.entries)} run and experiment directories, newest first"
@@ -75,7 +76,7 @@ class RunBrowser(ModalScreen["Path | None"]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.value.strip():
-            self.dismiss(Path(event.value.strip()).expanduser())
+            self.dismiss(Path(event.value.strip()))  # Compare's load expands ~ (and says when it cannot)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
