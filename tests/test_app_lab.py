@@ -142,8 +142,10 @@ async def test_help_scrolls_with_the_keyboard_and_footers_list_their_own_keys():
     app = make_lab_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_ready(pilot, app)
-        assert {"experiment", "inspect", "next_metric", "swap_plots", "toggle_form", "presets", "edit_form"} <= \
-            footer_actions(app.screen)
+        lab_keys = {"experiment", "inspect", "next_metric", "swap_plots", "toggle_form", "presets", "edit_form"}
+        # the footer fills in a refresh after the screen is up: wait for it, then compare
+        await wait_for(pilot, lambda: bool(footer_actions(app.screen)), 10, "the footer")
+        assert lab_keys <= footer_actions(app.screen)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5, "help")
         box = app.screen.query_one("#help-text", VerticalScroll)
@@ -159,7 +161,8 @@ async def test_help_scrolls_with_the_keyboard_and_footers_list_their_own_keys():
         await pilot.press("escape")
         await pilot.press("i")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "InspectScreen", 5, "Inspect")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: {"toggle_log", "next_sample", "reload", "close"} <= footer_actions(app.screen),
+                       10, "Inspect's footer")
         own = footer_actions(app.screen)
         assert not own & {"start", "pause", "stop", "presets", "compare"}  # the lab's keys are not listed
         assert {"toggle_log", "next_sample", "reload", "close"} <= own

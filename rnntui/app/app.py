@@ -287,6 +287,8 @@ class RnnTuiApp(App[int]):
         self.plots.show(record, self.lab.task_info(record))
 
     def _refresh_status(self) -> None:
+        if not self.is_running:  # closing: the widgets are going
+            return
         bar = self.query_one("#status", StatusBar)
         record = self.lab.current
         if record is None:
