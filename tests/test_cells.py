@@ -482,6 +482,33 @@ def test_chrono_init(name, backend):
     assert n == 2
 
 
+@pytest.mark.parametrize("name,backend", [("gru", "scratch"), ("gru", "builtin"), ("mgru", "scratch")])
+def test_chrono_init_gru(name, backend):
+    """GRU family: the update gate z (rows H..2H, torch's r, z, n) gets b_z = log U(1, tmax - 1)
+    in bias_ih and 0 in bias_hh; the reset and candidate biases keep torch's default draw."""
+    torch.manual_seed(0)
+    tmax, H2 = 50, 64
+    m = build_cell(name, backend=backend, input_size=I, hidden_size=H2, num_layers=2,
+                   init="chrono", chrono_tmax=tmax)
+    torch.manual_seed(0)
+    ref = build_cell(name, backend=backend, input_size=I, hidden_size=H2, num_layers=2)
+    n = 0
+    for (k, p), (_, q) in zip(m.named_parameters(), ref.named_parameters()):
+        if k.startswith("bias_ih"):
+            b_z = p[H2:2 * H2]
+            assert torch.all(b_z >= 0) and torch.all(b_z <= math.log(tmax - 1) + 1e-6)
+            assert b_z.std() > 0.1
+            torch.testing.assert_close(p[:H2], q[:H2], rtol=0, atol=0)
+            torch.testing.assert_close(p[2 * H2:], q[2 * H2:], rtol=0, atol=0)
+            n += 1
+        elif k.startswith("bias_hh"):
+            assert torch.all(p[H2:2 * H2] == 0)
+            torch.testing.assert_close(p[:H2], q[:H2], rtol=0, atol=0)
+        else:
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert n == 2
+
+
 def test_invalid_arguments_raise_with_allowed_values():
     kw = dict(input_size=I, hidden_size=H)
     with pytest.raises(ValueError, match=", ".join(cell_specs())):  # every registered cell, in order
@@ -495,8 +522,8 @@ def test_invalid_arguments_raise_with_allowed_values():
         build_cell("lstm", init="xavier", **kw)
     with pytest.raises(ValueError, match="chrono_tmax"):
         build_cell("lstm", init="chrono", **kw)
-    with pytest.raises(ValueError, match="lstm, mlstm"):
-        build_cell("gru", init="chrono", chrono_tmax=10, **kw)
+    with pytest.raises(ValueError, match="gru, lstm, mgru, mlstm"):
+        build_cell("rnn", init="chrono", chrono_tmax=10, **kw)
     with pytest.raises(ValueError, match="lstm, mlstm"):
         build_cell("gru", forget_bias=1.0, **kw)
     with pytest.raises(ValueError, match="forget_bias"):

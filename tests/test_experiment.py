@@ -300,3 +300,90 @@ def test_the_experiment_engine_imports_neither_textual_nor_torch() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ per-point overrides
+OVERRIDE_PRESET = """
+task = "binary-addition"
+cell = "gru"
+hidden_size = 4
+batch_size = 8
+seq_len = 4
+steps = 6
+eval_every = 3
+eval_size = 32
+n_samples = 0
+trials = 2
+
+[grid]
+cell = ["rnn", "gru"]
+seq_len = [4, 6]
+
+[[override]]
+when = { seq_len = 6 }
+steps = 2
+batch_size = 4
+
+[[override]]
+when = { seq_len = 6, cell = "gru" }
+steps = 3
+"""
+
+
+def test_overrides_set_keys_at_the_matching_grid_points_later_ones_winning(tmp_path: Path) -> None:
+    from rnntui.config.request import make_request
+
+    path = tmp_path / "ov.toml"
+    path.write_text(OVERRIDE_PRESET)
+    preset = load_preset(str(path))
+    assert [(o.when, o.values) for o in preset.overrides] == [
+        ({"seq_len": 6}, {"steps": 2, "batch_size": 4}), ({"seq_len": 6, "cell": "gru"}, {"steps": 3})]
+    exp = Experiment.from_request(make_request(str(path)), tmp_path / "exp")
+    got = [(c.cell, c.seq_len, c.steps, c.batch_size) for c in exp.configs]
+    assert got == [("rnn", 4, 6, 8), ("rnn", 6, 2, 4), ("gru", 4, 6, 8), ("gru", 6, 3, 4)]
+    assert [(s.config["steps"], s.seed) for s in exp.specs if s.point == 3] == [(3, 0), (3, 1)]
+    assert exp.points[3].values == {"cell": "gru", "seq_len": 6}  # the grid point itself is unchanged
+    assert exp.meta()["overrides"] == [{"when": {"seq_len": 6}, "set": {"steps": 2, "batch_size": 4}},
+                                       {"when": {"seq_len": 6, "cell": "gru"}, "set": {"steps": 3}}]
+    # an explicit --set pins a key: the overrides no longer set it
+    pinned = Experiment.from_request(make_request(str(path), set_pairs=["steps=5"]), tmp_path / "exp2")
+    assert [(c.steps, c.batch_size) for c in pinned.configs] == [(5, 8), (5, 4), (5, 8), (5, 4)]
+    # a single run (grid and trials pinned away) is the one point: its overrides apply to it
+    single = make_request(str(path), set_pairs=["seq_len=6", "cell=gru", "trials=1"])
+    assert not single.is_experiment and (single.config.steps, single.config.batch_size) == (3, 4)
+
+
+def test_overrides_run_headless_with_their_own_step_counts(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "ov.toml"
+    path.write_text(OVERRIDE_PRESET)
+    code = cli_main(["--headless", "--preset", str(path), "--set", "trials=1", "--out", str(tmp_path / "x")])
+    assert code == 0
+    steps = {}
+    for summary in (tmp_path / "x").glob("*/summary.json"):
+        data = json.loads(summary.read_text())
+        cfg = json.loads((summary.parent / "config.json").read_text()) if (summary.parent / "config.json").exists() \
+            else data["config"]
+        steps[(cfg["cell"], cfg["seq_len"])] = data["steps"]
+    assert steps == {("rnn", 4): 6, ("rnn", 6): 2, ("gru", 4): 6, ("gru", 6): 3}
+
+
+@pytest.mark.parametrize("table, key, fragment", [
+    ('[[override]]\nsteps = 2\n', "override.when", "a table of config key = value"),
+    ('[[override]]\nwhen = { seq_len = 6 }\n', "override", "sets nothing"),
+    ('[[override]]\nwhen = { seq_len = 6 }\ncell = "rnn"\n', "override.cell", "the grid varies 'cell'"),
+    ('[[override]]\nwhen = { steps = 6 }\nsteps = 8\n', "override.steps", "both matched"),
+    ('[[override]]\nwhen = { seq_len = 6 }\nstepz = 2\n', "stepz", "did you mean 'steps'"),
+    ('[[override]]\nwhen = { seq_len = 6 }\nsteps = -1\n', "steps", "allowed"),
+    ('override = 3\n', "override", "[[override]] tables"),
+])
+def test_bad_overrides_name_the_key_and_the_allowed_form(tmp_path: Path, table: str, key: str, fragment: str) -> None:
+    """``table`` replaces the good preset's overrides (a non-table ``override`` goes before [grid])."""
+    head, grid = OVERRIDE_PRESET.split("[[override]]", 1)[0].split("[grid]")
+    path = tmp_path / "bad.toml"
+    if table.startswith("override ="):
+        path.write_text(head + table + "[grid]" + grid)
+    else:
+        path.write_text(head + "[grid]" + grid + table)
+    with pytest.raises(ConfigError) as info:
+        load_preset(str(path))
+    assert info.value.key == key and fragment in str(info.value) and "bad.toml" in str(info.value)

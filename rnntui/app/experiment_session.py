@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -80,8 +80,9 @@ class ExperimentSession:
         return ""
 
     def start(self, base: Config, grid: dict[str, list[Any]], trials: int, name: str,
-              workers: int | None = None) -> None:
-        """Validate the grid and launch (raises ConfigError before anything runs).
+              workers: int | None = None, overrides: Sequence[Any] = ()) -> None:
+        """Validate the grid and launch (raises ConfigError before anything runs);
+        ``overrides``: the preset's ``[[override]]`` tables, applied per grid point.
 
         Only the config-level checks run here: the task-level ones (building each
         point's task: torch, data sets, maybe a download) run first in the worker
@@ -92,7 +93,8 @@ class ExperimentSession:
         if self.running:
             raise ConfigError("experiment", "one is already running; stop it (t) first")
         root = self.lab.runs_root or Path("runs")
-        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name, check=False)
+        exp = Experiment.create(base, grid, trials, default_experiment_dir(name, root), name, check=False,
+                                overrides=overrides)
         self.experiment = exp
         self.runner = ExperimentRunner(exp, workers=workers, quiet=True)
         self.outcomes = {}

@@ -49,7 +49,7 @@ __all__ = ["GRU", "GRUPointwise", "gru_wcat", "gru_input_grads"]
 SPEC = CellSpec(
     name="gru", cls="GRU", title="GRU",
     gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
-    state=("h",), builtin="GRU", cost=3.0,
+    state=("h",), builtin="GRU", cost=3.0, init_schemes=("default", "normal", "chrono"),
 )
 
 

@@ -58,6 +58,7 @@ SPEC = CellSpec(
     name="mgru", cls="MultiplicativeGRU", title="multiplicative GRU (seed 000)",
     gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
     state=("h",), builtin=None, cost=4.0, multiplicative=True, options=("mult_bias",),
+    init_schemes=("default", "normal", "chrono"),
 )
 
 

@@ -13,11 +13,15 @@ Init schemes (``init=``), applied identically to scratch and builtin modules
     the seed notebook / Keras ``random_normal``: every weight ~ N(0, init_std),
     every bias 0.
 ``"chrono"``
-    LSTM family only (Tallec & Ollivier 2018, "Can recurrent neural networks
-    warp time?"): default init, then per unit ``b_f = log(U(1, chrono_tmax - 1))``
-    and ``b_i = -b_f`` in ``bias_ih`` with the i and f slices of ``bias_hh``
-    zero.  ``chrono_tmax`` (the longest dependency to expect, e.g. the sequence
-    length) is required; it is ignored by the other schemes.
+    LSTM and GRU families (Tallec & Ollivier 2018, "Can recurrent neural
+    networks warp time?", which derive it for both): default init, then per
+    unit ``b = log(U(1, chrono_tmax - 1))``.  LSTM: ``b_f = b`` and ``b_i = -b``
+    in ``bias_ih``, the i and f slices of ``bias_hh`` zero.  GRU (torch's
+    ``h_t = (1 - z) n + z h_{t-1}``, so z is the gate that keeps): ``b_z = b``
+    in ``bias_ih``, the z slice of ``bias_hh`` zero; the leak ``1 - z ≈ 1/(1+u)``
+    at init is the LSTM's ``1 - f``.  ``chrono_tmax`` (the longest dependency
+    to expect, e.g. the sequence length) is required; it is ignored by the
+    other schemes.
 
 ``forget_bias`` (LSTM family, not with "chrono"): after init, the forget-gate
 slice of ``bias_ih`` is set to ``forget_bias`` and that of ``bias_hh`` to 0.
@@ -212,10 +216,12 @@ def init_cell(
                     u.uniform_(1.0, tmax - 1)
                 else:
                     u.fill_(1.0)
-                b_f = torch.log(u)
-                b_ih[H:2 * H] = b_f
-                b_ih[:H] = -b_f
-                b_hh[: 2 * H] = 0.0
+                b_keep = torch.log(u)
+                b_ih[H:2 * H] = b_keep  # f (LSTM: i, f, g, o) or z (GRU: r, z, n)
+                b_hh[H:2 * H] = 0.0
+                if spec_of(module).state_is_tuple:  # LSTM family: the input gate opposes f
+                    b_ih[:H] = -b_keep
+                    b_hh[:H] = 0.0
         if forget_bias is not None:
             for sfx in _layer_suffixes(module):
                 getattr(module, "bias_ih" + sfx)[H:2 * H] = float(forget_bias)

@@ -1,5 +1,18 @@
 """Preset files: TOML with top-level config keys, a ``description``, and for
-experiments a ``[grid]`` table (config key -> list of values) and ``trials``.
+experiments a ``[grid]`` table (config key -> list of values), ``trials`` and
+``[[override]]`` tables (per-grid-point settings)::
+
+    [grid]
+    seq_len = [100, 1000]
+
+    [[override]]              # where seq_len = 1000: fewer steps (each step costs 10x)
+    when = { seq_len = 1000 }
+    steps = 200
+
+An override applies to every grid point whose config has all its ``when``
+values (grid values or base values alike); later overrides win over earlier
+ones, an explicit flag or ``--set`` wins over all of them.  It may not set a
+key the grid varies.
 
 Presets are found by name in the package (``rnntui/_presets`` in an installed
 wheel) or the checkout's ``presets/`` folder, or given as a path.
@@ -11,7 +24,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from rnntui.config import ConfigError, build_config, coerce, field_names
 from rnntui.config.keys import MAX_TEXT, PATH_RULE, Key, show, usable_path
@@ -23,9 +36,35 @@ else:  # pragma: no cover
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 PRESET_DIRS = (_PACKAGE / "_presets", _PACKAGE.parent / "presets")
-META_KEYS = ("description", "grid", "trials", "name")
+META_KEYS = ("description", "grid", "trials", "name", "override")
 MAX_GRID_VALUES = 100
 """Most values one grid key may list."""
+MAX_OVERRIDES = 100
+"""Most [[override]] tables a preset may hold."""
+
+
+@dataclass(frozen=True)
+class Override:
+    """One ``[[override]]`` table: at the grid points whose config holds every
+    ``when`` value, set ``values`` (on top of the point's grid values)."""
+
+    when: dict[str, Any]
+    values: dict[str, Any]
+
+    def matches(self, config: Mapping[str, Any]) -> bool:
+        return all(config.get(key) == value for key, value in self.when.items())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"when": dict(self.when), "set": dict(self.values)}
+
+
+def point_overrides(config: Mapping[str, Any], overrides: list[Override]) -> dict[str, Any]:
+    """The settings the overrides give a grid point whose config is ``config`` (later ones win)."""
+    out: dict[str, Any] = {}
+    for override in overrides:
+        if override.matches(config):
+            out.update(override.values)
+    return out
 
 
 @dataclass
@@ -36,6 +75,7 @@ class Preset:
     grid: dict[str, list[Any]] = field(default_factory=dict)
     trials: int = 1
     path: Path | None = None
+    overrides: list[Override] = field(default_factory=list)
 
     @property
     def is_experiment(self) -> bool:
@@ -152,13 +192,16 @@ def load_preset(name_or_path: str) -> Preset:
             if key not in field_names():
                 coerce(key, values[key])  # raises the 'unknown setting' error
         grid, trials = parse_experiment(data.get("grid", {}), data.get("trials", 1), text=False)
+        overrides = parse_overrides(data.get("override", []), grid)
         build_config(values)
         for key, options in grid.items():
             for option in options:
                 build_config(values, {key: option})
+        for override in overrides:
+            build_config(values, {**override.when, **override.values})
     except ConfigError as exc:
         raise ConfigError(exc.key, f"in {path.name}: {exc.message}") from None
-    return Preset(path.stem, description, values, grid, trials, path)
+    return Preset(path.stem, description, values, grid, trials, path, overrides)
 
 
 def parse_list_text(text: str) -> list[str]:
@@ -202,3 +245,35 @@ def parse_experiment(grid: Any, trials: Any, text: bool = True) -> tuple[dict[st
     trials = TRIALS.parse(trials)
     TRIALS.validate(trials)
     return out, trials
+
+
+def parse_overrides(items: Any, grid: Mapping[str, list[Any]]) -> list[Override]:
+    """Check the ``[[override]]`` tables: each a non-empty ``when`` table of
+    config keys and at least one config key to set that the grid does not vary."""
+    shape = "[[override]] tables, each with when = { key = value } and the config keys to set there"
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ConfigError("override", f"got {show(items)}; allowed: {shape}")
+    if len(items) > MAX_OVERRIDES:
+        raise ConfigError("override", f"{len(items)} tables; allowed: at most {MAX_OVERRIDES}")
+    out = []
+    for number, item in enumerate(items, 1):
+        when = item.get("when")
+        if not isinstance(when, dict) or not when:
+            raise ConfigError("override.when", f"override #{number}: got {show(when)}; allowed: a table of "
+                                               f"config key = value, e.g. when = {{ seq_len = 1000 }}")
+        values = {k: v for k, v in item.items() if k != "when"}
+        if not values:
+            raise ConfigError("override", f"override #{number} sets nothing; allowed: {shape}")
+        for key in [*when, *values]:
+            if key not in field_names():
+                coerce(key, None)  # raises the 'unknown setting' error
+        for key in values:
+            if key in grid:
+                raise ConfigError(f"override.{key}", f"override #{number}: the grid varies {key!r}; "
+                                                     f"allowed: keys the grid does not vary")
+            if key in when:
+                raise ConfigError(f"override.{key}", f"override #{number}: {key!r} is both matched (when) "
+                                                     f"and set; allowed: one of the two")
+        out.append(Override({k: coerce(k, v) for k, v in when.items()},
+                            {k: coerce(k, v) for k, v in values.items()}))
+    return out

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from rnntui.config.keys import show
-from rnntui.config.presets import TRIALS, Preset, load_preset, parse_experiment, preset_paths
+from rnntui.config.presets import (TRIALS, Override, Preset, load_preset, parse_experiment, point_overrides,
+                                    preset_paths)
 from rnntui.config.schema import KEYS, Config, ConfigError, build_config, coerce, field_names
 from rnntui.config.schema import key as declared_key
 
@@ -23,6 +24,8 @@ class Request:
     preset: Preset | None = None
     grid: dict[str, list[Any]] = field(default_factory=dict)
     trials: int = 1
+    overrides: list[Override] = field(default_factory=list)
+    """The preset's per-grid-point settings, less the keys a flag or ``--set`` pins."""
 
     @property
     def is_experiment(self) -> bool:
@@ -67,7 +70,9 @@ def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = 
     """defaults < preset < flags < ``--set`` pairs, every value and grid option checked.
 
     A flag and a ``--set`` of the same key must agree (each is checked).  An
-    explicit flag or ``--set`` pins a key the preset's grid would vary.  With
+    explicit flag or ``--set`` pins a key the preset's grid or its overrides
+    would vary (and a key a ``grid.`` pair adds to the grid drops out of the
+    overrides).  With
     ``task_defaults`` (the TUI) and no preset named, the preset of the task (the
     one the flags name, else the default task) is the base: the lab opens with
     its task's recommended settings."""
@@ -92,7 +97,13 @@ def make_request(preset_name: str | None = None, flags: dict[str, Any] | None = 
     for key in overrides:
         if key not in grid_over:
             grid.pop(key, None)
+    kept = [Override(o.when, {k: v for k, v in o.values.items() if k not in overrides and k not in grid})
+            for o in (preset.overrides if preset else [])]
+    kept = [o for o in kept if o.values]
     for key, options in grid.items():
         for option in options:
-            build_config(cfg.to_dict(), {key: option})
-    return Request(cfg, preset, grid, trials)
+            point = build_config(cfg.to_dict(), {key: option})
+            build_config(point.to_dict(), point_overrides(point.to_dict(), kept))
+    if not grid and trials == 1:  # a single run is the one point: its overrides apply now
+        cfg = build_config(cfg.to_dict(), point_overrides(cfg.to_dict(), kept))
+    return Request(cfg, preset, grid, trials, kept)

@@ -45,7 +45,7 @@ _MODEL = (
     Key("bias", bool, True, "use bias vectors"),
 )
 _INIT = (
-    Key("init", str, "default", "weight init: default (torch), normal (seed 000, std init_std), chrono (LSTM)",
+    Key("init", str, "default", "weight init: default (torch), normal (seed 000, std init_std), chrono (gated cells)",
         choices=INIT_SCHEMES),
     Key("init_std", float, 0.05, "standard deviation for init = normal", lo=0.0, hi=10.0, lo_open=True),
 )

@@ -18,6 +18,8 @@ running; the screen redraws from the session on a timer.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -322,18 +324,24 @@ class ExperimentScreen(Screen[None]):
         self.query_one("#exp-preset-about", Static).update(self._preset_about())
         return True
 
-    def resolve(self) -> tuple[Config, dict[str, list[Any]], int, str]:
-        """The experiment the inputs describe (ConfigError if they are bad)."""
+    def resolve(self) -> tuple[Config, dict[str, list[Any]], int, str, list[Any]]:
+        """The experiment the inputs describe: base config, grid, trials, name and
+        the preset's ``[[override]]`` tables (less what the edited grid varies);
+        ConfigError if they are bad."""
         from rnntui.config.presets import load_preset
 
         name = self.preset_name
         grid = parse_grid(self.query_one("#exp-grid", Input).value)
         trials = parse_trials(self.query_one("#exp-trials", Input).value)
         request = self.lab.request
+        overrides: list[Any] = []
         if name and request.preset is not None and name == request.preset.name:
             base = request.config  # keeps the command line's overrides
+            overrides = list(request.overrides)
         elif name:
-            base = build_config(load_preset(name).values)
+            preset = load_preset(name)
+            base = build_config(preset.values)
+            overrides = list(preset.overrides)
         else:
             settings = self.lab.settings()
             if settings is None:
@@ -341,15 +349,17 @@ class ExperimentScreen(Screen[None]):
             base, name = settings, f"{settings.task}-grid"
         if not grid and trials < 2:
             raise ConfigError("grid", "give a grid (e.g. cell=rnn,lstm) or at least 2 trials")
-        return base, grid, trials, name
+        overrides = [dataclasses.replace(o, values={k: v for k, v in o.values.items() if k not in grid})
+                     for o in overrides]
+        return base, grid, trials, name, [o for o in overrides if o.values]
 
     def action_start(self) -> None:
         if self.session.running:
             self.notify("An experiment is running: stop it (t) first.", severity="warning")
             return
         try:
-            base, grid, trials, name = self.resolve()
-            self.session.start(base, grid, trials, name, workers=self.process_workers)
+            base, grid, trials, name, overrides = self.resolve()
+            self.session.start(base, grid, trials, name, workers=self.process_workers, overrides=overrides)
         except ConfigError as exc:
             self.notify(str(exc), title="cannot start the experiment", severity="error", timeout=10)
             return

@@ -8,6 +8,9 @@
   are given.  To compare combinations that are not a product (seed 003's
   rnn/lstm/gru/bi-rnn/bi-lstm) grid over ``cell`` × ``bidirectional``: the
   product holds all five plus bi-gru.
+* ``overrides`` (a preset's ``[[override]]`` tables) set keys per grid point:
+  e.g. fewer steps where ``seq_len`` is long, so each point gets a similar
+  budget.  They apply on top of the point's grid values.
 * Trial ``k`` of a point uses ``seed = seed + k`` (``seed`` from the point's config);
   :meth:`Experiment.create` rejects a grid whose last trial seed passes 2**32 - 1.
 * Each run has its own run directory ``<out_dir>/<run>/`` (config, metrics,
@@ -24,10 +27,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rnntui.cells.spec import cell_spec
 from rnntui.config import Config, ConfigError, build_config
+from rnntui.config.presets import Override, point_overrides
 from rnntui.engine.experiment.results import (
     GridPoint,
     Row,
@@ -67,14 +71,19 @@ class RunSpec:
         return steps * c["batch_size"] * c["seq_len"] * width * cell_spec(c["cell"]).cost
 
 
-def expand_grid(base: Config, grid: dict[str, list[Any]]) -> list[tuple[GridPoint, Config]]:
-    """The grid points (cartesian product, first key slowest) with their configs.
+def expand_grid(base: Config, grid: dict[str, list[Any]],
+                overrides: Sequence[Override] = ()) -> list[tuple[GridPoint, Config]]:
+    """The grid points (cartesian product, first key slowest) with their configs,
+    each with the ``overrides`` that match it applied.
     Raises ConfigError for a combination that is invalid as a whole."""
     keys = list(grid)
     out = []
     for index, combo in enumerate(itertools.product(*(grid[k] for k in keys))):
         values = dict(zip(keys, combo))
         cfg = build_config(base.to_dict(), values)
+        extra = point_overrides(cfg.to_dict(), list(overrides))
+        if extra:
+            cfg = build_config(cfg.to_dict(), extra)
         out.append((GridPoint(index, values), cfg))
     return out
 
@@ -105,6 +114,7 @@ class Experiment:
     _names: list[str] = field(default_factory=list, repr=False)
     _names_from: int = field(default=0, repr=False)
     _preferred: list[str] | None = field(default=None, repr=False)
+    overrides: list[Override] = field(default_factory=list)
     _claim: DirClaim | None = field(default=None, repr=False)
 
     def claim_dir(self, overwrite: bool = False) -> None:
@@ -122,10 +132,10 @@ class Experiment:
     @classmethod
     def create(cls, base: Config, grid: dict[str, list[Any]], trials: int = 1,
                out_dir: str | Path | None = None, name: str = "experiment",
-               check: bool = True) -> "Experiment":
+               check: bool = True, overrides: Sequence[Override] = ()) -> "Experiment":
         """Expand and validate the grid (every point's task is built once when
         ``check``, so a bad combination fails now, before anything is written)."""
-        pairs = expand_grid(base, grid)
+        pairs = expand_grid(base, grid, overrides)
         top = max(cfg.seed for _, cfg in pairs)
         if top + trials - 1 > MAX_SEED:
             raise ConfigError("trials", f"seed {top} with {trials} trials would use seeds up to {top + trials - 1}, "
@@ -146,12 +156,13 @@ class Experiment:
                 specs.append(RunSpec(f"{exp_id}.p{point.index:02d}t{trial}", point.index, trial, config,
                                      str(path / _slug(point, trial))))
         return cls(name, base, dict(grid), trials, path, [p for p, _ in pairs], [c for _, c in pairs],
-                   specs, exp_id)
+                   specs, exp_id, overrides=list(overrides))
 
     @classmethod
     def from_request(cls, request: Any, out_dir: str | Path | None = None, check: bool = True) -> "Experiment":
         name = request.preset.name if getattr(request, "preset", None) else "experiment"
-        return cls.create(request.config, request.grid, request.trials, out_dir, name, check)
+        return cls.create(request.config, request.grid, request.trials, out_dir, name, check,
+                          getattr(request, "overrides", []))
 
     @property
     def total(self) -> int:
@@ -226,6 +237,7 @@ class Experiment:
     def meta(self) -> dict[str, Any]:
         return {"experiment": self.name, "id": self.exp_id, "grid": self.grid, "trials": self.trials,
                 "runs": self.total, "base_config": self.base.to_dict(), "baselines": self.baselines(),
+                "overrides": [o.to_json() for o in self.overrides],
                 "wall_time_s": round(self.wall_time_s, 3)}
 
     def write(self) -> tuple[Path, Path]:
