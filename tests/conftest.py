@@ -44,6 +44,17 @@ def import_ray():
     return pytest.importorskip("ray")
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (the float comparisons and timings assume it)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     """One Ray instance for a test module (starting one costs seconds): 2 CPUs,
@@ -107,12 +118,12 @@ def saved_experiment(tmp_path: Path) -> Path:
 RUN_ID = "run00001"
 
 
-def make_lab_app(request: Any = None, **kw: Any):
-    """``create_app`` with no run directories, fixed run ids and a list of the
-    notices shown (``app.notes``: (severity, message))."""
+def make_lab_app(request: Any = None, runs_root: Path | None = None, **kw: Any):
+    """``create_app`` with no run directories (unless ``runs_root``), fixed run ids
+    and a list of the notices shown (``app.notes``: (severity, message))."""
     from rnntui.app.app import create_app
 
-    app = create_app(request, runs_root=None, **kw)
+    app = create_app(request, runs_root=runs_root, **kw)
     ids = iter(f"run{n:05d}" for n in range(1, 1000))
     app.lab.new_run_id = lambda: next(ids)
     notes: list[tuple[str, str]] = []

@@ -26,6 +26,8 @@ from rnntui.engine.record import RunRecord
 from rnntui.engine.rundir import MAX_LINE_BYTES, MAX_METRICS, RunDirError
 from rnntui.engine.saved_runs import list_saved, load_runs
 
+from conftest import make_lab_app, wait_for
+
 GOOD_CONFIG = {"task": "binary-addition", "cell": "gru", "hidden_size": 4}
 STEP = {"event": "step", "step": 1, "epoch": 0, "loss": 0.5}
 
@@ -173,14 +175,6 @@ def training_request(steps: int) -> Request:
     return Request(build_config(load_preset("smoke").values, values))
 
 
-async def wait_for(pilot, condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def bad_dirs(root: Path) -> list[Path]:
     return [run_dir(root, "list", "[]"), run_dir(root, "nested", "[" * 100_000 + "]" * 100_000),
             run_dir(root, "config", summary(config="x")), run_dir(root, "row", summary(), "[1, 2]\n"),
@@ -188,20 +182,12 @@ def bad_dirs(root: Path) -> list[Path]:
 
 
 async def test_compare_of_bad_run_dirs_while_a_run_trains_keeps_the_app_and_the_run(tmp_path: Path) -> None:
-    from rnntui.app.app import create_app
     from rnntui.app.screens.compare import CompareScreen
     from rnntui.app.screens.run_browser import RunBrowser
 
     bad = bad_dirs(tmp_path / "bad")
-    app = create_app(training_request(300), runs_root=tmp_path / "runs")
-    notes: list[tuple[str, str]] = []
-    original = app.notify
-
-    def notify(message, *, title="", severity="information", timeout=None, markup=True):
-        notes.append((severity, message))
-        original(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
-    app.notify = notify  # type: ignore[method-assign]
+    app = make_lab_app(training_request(300), runs_root=tmp_path / "runs")
+    notes = app.notes
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         await wait_for(pilot, lambda: app.lab.current is not None and app.lab.current.step > 0, 60, "training")

@@ -36,12 +36,7 @@ CELLS = {
 FIVE = ["rnn", "lstm", "lstm_proj", "gru", "mlstm", "mgru"]   # the five cells, proj_size too
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def build(name, I=2, H=3, seed=0, **kw):

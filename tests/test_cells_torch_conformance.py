@@ -41,12 +41,7 @@ N_SAMPLES = {"nn.RNN": 64, "nn.GRU": 32, "nn.LSTM": 32}
 N_ERRORS = {"nn.RNN": 14, "nn.GRU": 14, "nn.LSTM": 14}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @functools.cache
