@@ -23,6 +23,11 @@ interleaved in the same rounds, so that before/after ratios share the load
 (each row then shows ``this tree / baseline`` ratios to the built-in, and a last
 table the time ratio this tree / baseline).
 
+``--loops both`` (the default) also times the LSTM and mLSTM on their Python
+time loops in the same rounds (the compiled C++ loops are built first if
+missing; see :mod:`rnntui.cells.native`): lab rows then show ``compiled /
+Python`` ratios; ``--loops compiled`` or ``--loops python`` time one path.
+
 ``--clock cpu`` measures the CPU time of the benchmarking thread instead of
 wall time: on a busy machine it is not inflated by time spent waiting for a
 core (use it with ``--threads 1``, where all the work runs on that thread).
@@ -42,7 +47,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from rnntui.cells import build_cell, supports_builtin  # noqa: E402
+from rnntui.cells import build_cell, native, supports_builtin  # noqa: E402
 
 REFERENCE = {"rnn": "rnn", "lstm": "lstm", "gru": "gru", "mlstm": "lstm", "mgru": "gru"}
 
@@ -87,8 +92,11 @@ def load_baseline(path: str):
 def make_step(name: str, backend: str, args):
     torch.manual_seed(0)
     build = build_cell
+    python_loops = backend == "python"
     if backend == "baseline":
         build, backend = args.baseline_build, "scratch"
+    elif python_loops:
+        backend = "scratch"
     cell = build(name, backend=backend, input_size=args.input, hidden_size=args.hidden,
                  batch_first=True)
     model = Model(cell, args.hidden, args.input)
@@ -107,7 +115,11 @@ def make_step(name: str, backend: str, args):
         opt.step()
         return loss
 
-    return step
+    def python_step():
+        with native.python_loops():
+            return step()
+
+    return python_step if python_loops else step
 
 
 def measure(args, cells):
@@ -115,6 +127,8 @@ def measure(args, cells):
     configs = []
     for name in cells:
         configs.append((name, "scratch"))
+        if args.both_paths and name in native.CELLS:
+            configs.append((name, "python"))
         if getattr(args, "baseline_build", None) is not None:
             configs.append((name, "baseline"))
         if supports_builtin(name):
@@ -155,8 +169,10 @@ def lab_matrix(args, cells) -> None:
           f"(fwd+bwd+Adam), {args.clock} clock, median of interleaved runs")
     if base:
         print(f"each cell: this tree / baseline {args.baseline} (both measured in the same rounds)")
+    if args.both_paths:
+        print(f"{', '.join(native.CELLS)}: compiled loop / Python loop (same rounds)")
     refname = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-    w = 16 if base else 14
+    w = 16 if base or args.both_paths else 14
     head = "".join(f"{c + '/nn.' + refname[REFERENCE[c]]:>{w}}" for c in cells)
     print(f"{'T':>5}{'H':>5}{head}   {'nn ms/step (RNN LSTM GRU)':<28} reps x steps")
     speedup = []
@@ -173,6 +189,8 @@ def lab_matrix(args, cells) -> None:
                 cell = f"{med[(c, 'scratch')] / ref:.2f}x"
                 if base:
                     cell += f"/{med[(c, 'baseline')] / ref:.2f}x"
+                elif (c, "python") in med:
+                    cell += f"/{med[(c, 'python')] / ref:.2f}x"
                 row += f"{cell:>{w}}"
             if base:
                 speedup.append((T, H, [med[(c, "scratch")] / med[(c, "baseline")] for c in cells]))
@@ -202,6 +220,9 @@ def main(argv=None) -> int:
                     help="one: the size given by --seq-len/--hidden; lab: the H x T matrix")
     ap.add_argument("--baseline", metavar="DIR", default=None,
                     help="also time the scratch cells of the checkout in DIR (same rounds)")
+    ap.add_argument("--loops", choices=("both", "compiled", "python"), default="both",
+                    help="time loops of lstm/mlstm: both (compiled and Python, same rounds; "
+                         "builds the C++ loop if needed), compiled, or python")
     args = ap.parse_args(argv)
     try:
         args.baseline_build = load_baseline(args.baseline) if args.baseline else None
@@ -214,6 +235,13 @@ def main(argv=None) -> int:
     if bad:
         ap.error(f"--cells: unknown {', '.join(bad)} (allowed: {', '.join(REFERENCE)})")
     torch.set_num_threads(args.threads)
+    line = native.prepare(background=False) if args.loops != "python" else "time loop: Python (--loops python)"
+    print(line)
+    if args.loops == "python":
+        native._python_only += 1
+    args.both_paths = args.loops == "both" and native.loops() is not None
+    if args.loops == "compiled" and native.loops() is None:
+        ap.error(f"--loops compiled: {line}")
     if args.sizes == "lab":
         lab_matrix(args, cells)
         return 0

@@ -34,6 +34,11 @@ steps all at once after its loop, for large ones per step; see
 
 The step-by-step autograd version of the equations above is ``_run_steps``
 (used by ``trace_cell`` and with ``module.fused = False``).
+
+Both loops (forward and backward, without ``proj_size``) also exist compiled
+(:mod:`rnntui.cells.native`): the same buffers and matmuls, the pointwise part
+of a step in one vectorised pass; they run instead of the Python loops below
+whenever the compiled library is loaded.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from torch import Tensor
 
 from rnntui.config.keys import Key
 
+from . import native
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .kernels import (add_bias, gc_paused, in_time_order, input_slots, proj_in, read_slots, record,
@@ -104,21 +110,16 @@ class LSTMPointwise:
     """
 
     def __init__(self, E: Tensor, need_grad: bool, FB: Optional[Tensor] = None,
-                 K: Optional[Tensor] = None) -> None:
+                 K: Optional[Tensor] = None, views: bool = True) -> None:
         T1, G5, B = E.shape
         T, H = T1 - 1, G5 // 5
         e5 = E.view(T1, 5, H, B)
         self.E = E
-        self.F = e5[:, 2].unbind(0)
         if FB is not None:                      # backward: factors and f only
+            self.F = e5[:, 2].unbind(0)
             self.FBo, self.FBr, self.Ks = FB[:, 0].unbind(0), FB[:, 1:].unbind(0), K.unbind(0)
             return
-        self.Z = E[:, : 4 * H].unbind(0)
-        self.S3, self.O, self.Gg, self.C, self.IF, self.GC = (
-            e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 3].unbind(0),
-            e5[:, 4].unbind(0), e5[:, 1:3].unbind(0), e5[:, 3:].unbind(0))
         self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
-        self.ig, self.fc = self.xb.unbind(0)
         self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.need_grad = need_grad
         self.FB = self.K = None
@@ -126,10 +127,19 @@ class LSTMPointwise:
         # in cache (large steps), or for all steps at once after the loop
         # (small steps, where the per-step cost is op dispatch, not memory).
         # Measured crossover on one CPU thread: H*B between 2048 and 4096.
-        self.in_loop = need_grad and H * B > VECTOR_FACTORS_MAX
+        # The compiled loop (views=False) always computes them in its step.
+        self.in_loop = need_grad and (H * B > VECTOR_FACTORS_MAX or not views)
         if self.in_loop:
             self.FB = E.new_empty((T, 4, H, B))        # [P_o, P_i, P_f, P_g]
             self.K = E.new_empty((T, H, B))
+        if not views:                                  # the compiled loop makes its own
+            return
+        self.Z = E[:, : 4 * H].unbind(0)
+        self.S3, self.O, self.Gg, self.C, self.IF, self.GC = (
+            e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 3].unbind(0),
+            e5[:, 4].unbind(0), e5[:, 1:3].unbind(0), e5[:, 3:].unbind(0))
+        self.ig, self.fc = self.xb.unbind(0)
+        if self.in_loop:
             self.I = e5[:, 1].unbind(0)
             self.FBo, self.FBif, self.FBg, self.Ks = (
                 self.FB[:, 0].unbind(0), self.FB[:, 1:3].unbind(0), self.FB[:, 3].unbind(0),
@@ -209,14 +219,20 @@ def lstm_forward(x: Tensor, wcat: Tensor, h0: Tensor, c0: Tensor, w_hr: Optional
     HX = input_slots(x, h0, Hin, first, reverse)
     E = x.new_empty((T + 1, 5 * H, B))
     E[first, 4 * H:] = c0.t()
-    pw = LSTMPointwise(E, need_grad)
-    HXs, HXh, Z = HX.unbind(0), HX[:, :H_out].unbind(0), pw.Z
+    ops = native.loops_for(x) if w_hr is None else None
+    pw = LSTMPointwise(E, need_grad, views=ops is None)
     HP = None
-    if w_hr is not None:
-        HP = x.new_empty((T, H, B))
-        HPs = HP.unbind(0)
+    if ops is not None:                                 # the loop below, compiled
+        none = x.new_empty(0)
+        ops.lstm_forward_loop(wcat, HX, E, none if pw.FB is None else pw.FB,
+                              none if pw.K is None else pw.K, reverse, need_grad)
+    else:
+        HXs, HXh, Z = HX.unbind(0), HX[:, :H_out].unbind(0), pw.Z
+        if w_hr is not None:
+            HP = x.new_empty((T, H, B))
+            HPs = HP.unbind(0)
     mm, step = torch.mm, pw.step
-    for t in range(T) if not reverse else range(T - 1, -1, -1):
+    for t in (() if ops is not None else range(T) if not reverse else range(T - 1, -1, -1)):
         r, w = R[t], W[t]
         mm(wcat, HXs[r], out=Z[r])                      # z = W_hh h + W_ih x + b
         if w_hr is None:
@@ -245,9 +261,14 @@ def lstm_backward(saved: tuple, w_hr: Optional[Tensor], reverse: bool, I: int, n
     DH = HX.new_empty((T, H_out, B))               # dL/dh_t, feature-major
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
-    DHs = DH.unbind(0)
     dc = d_cT.t()
     dW = HX.new_zeros((G, Hin))
+    ops = native.loops_for(HX) if w_hr is None else None
+    if ops is not None:                                 # the loop below, compiled
+        DX = HX.new_empty((T, B, I)) if need_dx else None
+        dh0, dc = ops.lstm_backward_loop(wcat, HX, E, FB, K, DH, dc, dW, DX, I, reverse)
+        return DX, dW, dh0, dc.t().contiguous(), None
+    DHs = DH.unbind(0)
     dz = HX.new_empty((G, B))                      # dL/dz of the current step
     dz_o, dz_r = dz[:H], dz.view(4, H, B)[1:]
     dz_t = dz.t()

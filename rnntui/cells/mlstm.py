@@ -43,6 +43,8 @@ gates, one more ``x̂ W_ih^T`` the input part (the gates depend on ``h`` through
 ``m`` so their input projection cannot leave the loop).  The recurrence of a
 layer is one autograd node (:class:`~rnntui.cells.base.FusedLayer`) with a
 hand-written BPTT; weight gradients are accumulated in the backward loop.
+Both loops also exist compiled (:mod:`rnntui.cells.native`), used whenever the
+compiled library is loaded.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from torch import Tensor
 
 from rnntui.config.keys import Key
 
+from . import native
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .kernels import (add_bias, gc_paused, in_time_order, proj_in, read_slots, record, slot_order,
@@ -112,10 +115,16 @@ def mlstm_forward(xm: Tensor, x: Tensor, h0: Tensor, c0: Tensor, wcat: Tensor, w
     EM[first, I + G:] = c0.t()
     XT = x.transpose(1, 2).contiguous()
     XH = x.new_empty((T, I, B))
-    pw = LSTMPointwise(EM[:, I:], need_grad)
-    MZs, Ms, Zs = EM[:, :I + G].unbind(0), EM[:, :I].unbind(0), pw.Z
-    HXs, HXh, XTs, XHs = HX.unbind(0), HX[:, :H].unbind(0), XT.unbind(0), XH.unbind(0)
-    for t in range(T) if not reverse else range(T - 1, -1, -1):
+    ops = native.loops_for(x)
+    pw = LSTMPointwise(EM[:, I:], need_grad, views=ops is None)
+    if ops is not None:                                 # the loop below, compiled
+        none = x.new_empty(0)
+        ops.mlstm_forward_loop(wcat, w_ih, HX, EM, XT, XH, none if pw.FB is None else pw.FB,
+                               none if pw.K is None else pw.K, reverse, need_grad)
+    else:
+        MZs, Ms, Zs = EM[:, :I + G].unbind(0), EM[:, :I].unbind(0), pw.Z
+        HXs, HXh, XTs, XHs = HX.unbind(0), HX[:, :H].unbind(0), XT.unbind(0), XH.unbind(0)
+    for t in (() if ops is not None else range(T) if not reverse else range(T - 1, -1, -1)):
         r, w = R[t], W[t]
         MZs[r].addmm_(wcat, HXs[r])                   # m = W_m x + b_m + U_m h; z = W_hh h + b
         xh = torch.mul(Ms[r], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
@@ -141,22 +150,27 @@ def mlstm_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor, d_c
     DH = HX.new_empty((T, H, B))
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
-    DHs = DH.unbind(0)
     dc = d_cT.t()
     dWcat = HX.new_zeros((I + G, Hin))
     dW_ih = HX.new_zeros((G, I))
     DMG = HX.new_empty((T, I + G, B))                  # [dm; dz]
-    DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
-    DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
-    DZs = DMG[:, I:].unbind(0)
     DXH = HX.new_empty((T, I, B))
-    DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
-    pw = LSTMPointwise(EM[:, I:], True, FB, K)
-    w_ih_t = w_ih.t().contiguous()
-    wcat_h = wcat[:, :H]
-    wcat_t = wcat_h.t().contiguous()
     dh0 = None
-    for t in range(T - 1, -1, -1) if not reverse else range(T):
+    ops = native.loops_for(HX)
+    if ops is not None:                                 # the loop below, compiled
+        dh0, dc = ops.mlstm_backward_loop(wcat, w_ih, HX, EM, XT, XH, FB, K, DH, dc, DMG, DXH,
+                                          dWcat, dW_ih, reverse)
+    else:
+        DHs = DH.unbind(0)
+        DMGs, DMs = DMG.unbind(0), DMG[:, :I].unbind(0)
+        DZo, DZr = DMG[:, I:I + H].unbind(0), DMG[:, I + H:].view(T, 3, H, B).unbind(0)
+        DZs = DMG[:, I:].unbind(0)
+        DXHs, XTs, XHs, HXs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HX.unbind(0)
+        pw = LSTMPointwise(EM[:, I:], True, FB, K)
+        w_ih_t = w_ih.t().contiguous()
+        wcat_h = wcat[:, :H]
+        wcat_t = wcat_h.t().contiguous()
+    for t in (() if ops is not None else range(T - 1, -1, -1) if not reverse else range(T)):
         r = R[t]
         dc = pw.bwd_step(t, r, DHs[t], dc, DZo[t], DZr[t])
         dz = DZs[t]

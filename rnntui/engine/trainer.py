@@ -23,6 +23,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import torch
 
+from rnntui.cells import native
 from rnntui.config import Config, ConfigError
 from rnntui.engine.checkpoint import save_checkpoint
 from rnntui.engine.control import RunControl
@@ -271,7 +272,13 @@ class Trainer:
     def run(self) -> RunResult:
         """Train to the end, a stop or a failure.  Raises ConfigError (bad input,
         found in set-up); everything after that ends as a RunResult, with the
-        history kept: a full disk or too little memory is a failed run."""
+        history kept: a full disk or too little memory is a failed run.  The
+        time-loop path (compiled or Python) is chosen once, at the start: the two
+        agree to float32 rounding, not bit for bit, and a run stays reproducible."""
+        with native.pinned(build=self.cfg.backend == "scratch" and self.cfg.cell in native.CELLS):
+            return self._run()
+
+    def _run(self) -> RunResult:
         start = time.perf_counter()
         try:
             self.setup()
@@ -296,6 +303,8 @@ class Trainer:
                 baseline=task.baseline(),
             )
         )
+        if cfg.backend == "scratch" and cfg.cell in native.CELLS and self.device.type == "cpu":
+            self._emit(Log(self.run_id, native.describe()))
         window_start = time.perf_counter()
         final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
         try:

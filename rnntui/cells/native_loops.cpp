@@ -1,0 +1,347 @@
+// The time loops of the LSTM and mLSTM fused kernels, compiled.
+//
+// Each function here is the loop of its Python twin in lstm.py / mlstm.py
+// with the same buffers and the same matmuls (ATen's CPU kernels, called
+// without the dispatcher).  The pointwise part of a step — the four gate
+// activations, the cell update and the factors of the backward, and in the
+// backward the whole pointwise chain rule — is one pass over the H*B
+// elements instead of 7-12 separate kernels: at lab sizes (H <= 256, B = 32)
+// launching a kernel costs more than its arithmetic.  Float32 uses the
+// vectorisable exp/tanh below (within 2 ulp of the libm ones, see
+// tests/test_native_loops.py); float64 uses libm.
+//
+// Buffers (allocated by the Python side, feature-major, see kernels.py):
+//   HX (T+1, Hin, B) slots [h_{t-1}; x_t; 1]    E (T+1, 5H, B) slots [z_o z_i z_f z_g; c]
+//   FB (T, 4, H, B)  [P_o, P_i, P_f, P_g]        K  (T, H, B)
+// Step t reads slot r and writes slot w: r = t, w = t + 1 (forward) or
+// r = t + 1, w = t (reverse).  All of them are contiguous.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUFunctions.h>
+#include <torch/library.h>
+
+using at::Tensor;
+
+namespace {
+
+// A view of row i of a buffer (a slice of dim 0, maybe narrowed further or
+// transposed) that is moved from row to row by changing its storage offset:
+// creating a fresh view per step through the dispatcher costs more than the
+// arithmetic of a small step.
+class Rows {
+ public:
+  Rows(const Tensor& row0, int64_t stride0)
+      : v_(row0), off0_(row0.storage_offset()), stride0_(stride0) {}
+  Tensor& operator[](int64_t i) {
+    v_.unsafeGetTensorImpl()->set_storage_offset(off0_ + i * stride0_);
+    return v_;
+  }
+
+ private:
+  Tensor v_;
+  int64_t off0_, stride0_;
+};
+
+// Row i of buf narrowed to [start, start + len) along its first feature dim.
+Rows rows(const Tensor& buf, int64_t start, int64_t len) {
+  return Rows(buf.select(0, 0).narrow(0, start, len), buf.stride(0));
+}
+
+struct Slots {
+  int64_t T;
+  bool reverse;
+  int64_t time(int64_t s) const { return reverse ? T - 1 - s : s; }
+  int64_t read(int64_t t) const { return reverse ? t + 1 : t; }
+  int64_t write(int64_t t) const { return reverse ? t : t + 1; }
+};
+
+// exp(x) for float, written so that the compiler can vectorise the loops
+// that call it: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, a
+// degree-6 polynomial for e^r (the coefficients of Cephes' expf, S. Moshier)
+// and 2^n put into the exponent bits.
+[[gnu::always_inline]] inline float exp_f(float x) {
+  x = x < -87.0f ? -87.0f : x;   // comparisons, not fmin/fmax: a NaN stays NaN
+  x = x > 88.0f ? 88.0f : x;
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+[[gnu::always_inline]] inline float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+// tanh(x) for float: 1 - 2/(e^{2x} + 1) for |x| >= 0.625 and an odd
+// polynomial below (Cephes' tanhf coefficients), where the formula would
+// lose digits to cancellation.
+[[gnu::always_inline]] inline float tanh_f(float x) {
+  const float ax = std::fabs(x);
+  const float big = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+  const float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * ax + ax;
+  const float y = ax < 0.625f ? small : big;
+  return std::copysign(y, x);
+}
+
+[[gnu::always_inline]] inline float act_sigmoid(float x) { return sigmoid_f(x); }
+[[gnu::always_inline]] inline float act_tanh(float x) { return tanh_f(x); }
+inline double act_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double act_tanh(double x) { return std::tanh(x); }
+
+// The forward pointwise pass of one step over n = H*B elements:
+//   o, i, f = sigmoid(z_o, z_i, z_f);  g = tanh(z_g)   (written back over z)
+//   c_t = i g + f c_{t-1};  h~_t = o tanh(c_t)
+// and with fb (need_grad) the backward factors of the step:
+//   P_o = h~ (1 - o), P_i = i g (1 - i), P_f = f c_{t-1} (1 - f),
+//   P_g = i (1 - g^2), K = o (1 - tanh(c_t)^2).
+template <typename S>
+void pointwise(S* __restrict z, const S* __restrict c_prev, S* __restrict c_new,
+               S* __restrict h_out, S* __restrict fb, S* __restrict k, int64_t n) {
+  S* __restrict zo = z;
+  S* __restrict zi = z + n;
+  S* __restrict zf = z + 2 * n;
+  S* __restrict zg = z + 3 * n;
+  if (fb != nullptr) {
+    S* __restrict po = fb;
+    S* __restrict pi = fb + n;
+    S* __restrict pf = fb + 2 * n;
+    S* __restrict pg = fb + 3 * n;
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) {
+      const S o = act_sigmoid(zo[j]), i = act_sigmoid(zi[j]), f = act_sigmoid(zf[j]);
+      const S g = act_tanh(zg[j]);
+      const S ig = i * g, fc = f * c_prev[j], c = ig + fc, tc = act_tanh(c), hp = o * tc;
+      zo[j] = o; zi[j] = i; zf[j] = f; zg[j] = g;
+      c_new[j] = c;
+      h_out[j] = hp;
+      po[j] = hp - hp * o;
+      pi[j] = ig - ig * i;
+      pf[j] = fc - fc * f;
+      pg[j] = i - ig * g;
+      k[j] = o - hp * tc;
+    }
+  } else {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) {
+      const S o = act_sigmoid(zo[j]), i = act_sigmoid(zi[j]), f = act_sigmoid(zf[j]);
+      const S g = act_tanh(zg[j]);
+      const S c = i * g + f * c_prev[j];
+      zo[j] = o; zi[j] = i; zf[j] = f; zg[j] = g;
+      c_new[j] = c;
+      h_out[j] = o * act_tanh(c);
+    }
+  }
+}
+
+// The backward pointwise pass of one step: dc += dh K; dz_o = dh P_o;
+// dz_{i,f,g} = dc P_{i,f,g}; dc = dc f (now dL/dc_{t-1}).
+template <typename S>
+void pointwise_backward(const S* __restrict dh, S* __restrict dc, const S* __restrict fb,
+                        const S* __restrict k, const S* __restrict f, S* __restrict dz,
+                        int64_t n) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j) {
+    const S d = dc[j] + dh[j] * k[j];
+    dz[j] = dh[j] * fb[j];
+    dz[n + j] = d * fb[n + j];
+    dz[2 * n + j] = d * fb[2 * n + j];
+    dz[3 * n + j] = d * fb[3 * n + j];
+    dc[j] = d * f[j];
+  }
+}
+
+// The slot buffers of one LSTM layer as raw pointers (all contiguous).
+template <typename S>
+struct Slots5 {
+  S* E;           // (T+1, 5H, B)
+  int64_t slot;   // 5H*B
+  int64_t n;      // H*B
+  S* z(int64_t r) const { return E + r * slot; }
+  S* c(int64_t r) const { return E + r * slot + 4 * n; }
+  S* f(int64_t r) const { return E + r * slot + 2 * n; }
+};
+
+// Dispatch a lambda on float / double.
+template <typename F>
+void on_dtype(const Tensor& t, F&& fn) {
+  if (t.scalar_type() == at::kFloat) {
+    fn(float{});
+  } else if (t.scalar_type() == at::kDouble) {
+    fn(double{});
+  } else {
+    TORCH_CHECK(false, "rnntui compiled loops: float32 or float64 only, got ", t.scalar_type());
+  }
+}
+
+// lstm_forward's loop (no projection).  need_grad: fill FB and K.
+void lstm_forward_loop(const Tensor& wcat, const Tensor& HX, const Tensor& E, const Tensor& FB,
+                       const Tensor& K, bool reverse, bool need_grad) {
+  const int64_t T = HX.size(0) - 1, H = E.size(1) / 5, B = E.size(2);
+  const Slots s{T, reverse};
+  Rows z = rows(E, 0, 4 * H), hx = Rows(HX.select(0, 0), HX.stride(0));
+  on_dtype(E, [&](auto zero) {
+    using S = decltype(zero);
+    const Slots5<S> e{E.data_ptr<S>(), 5 * H * B, H * B};
+    S* hxp = HX.data_ptr<S>();
+    S* fb = need_grad ? FB.data_ptr<S>() : nullptr;
+    S* k = need_grad ? K.data_ptr<S>() : nullptr;
+    const int64_t hx_slot = HX.stride(0), n = H * B;
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t t = s.time(i), r = s.read(t), w = s.write(t);
+      at::cpu::mm_out(z[r], wcat, hx[r]);               // z = W_hh h + W_ih x + b
+      pointwise<S>(e.z(r), e.c(r), e.c(w), hxp + w * hx_slot, fb ? fb + t * 4 * n : nullptr,
+                   k ? k + t * n : nullptr, n);
+    }
+  });
+}
+
+// lstm_backward's loop (no projection): accumulates into dW (and DX when
+// given) and DH; returns [dh0 (B, H), dc0 (H, B)].
+std::vector<Tensor> lstm_backward_loop(const Tensor& wcat, const Tensor& HX, const Tensor& E,
+                                       const Tensor& FB, const Tensor& K, const Tensor& DH,
+                                       const Tensor& dc_T, const Tensor& dW,
+                                       const std::optional<Tensor>& DX, int64_t I, bool reverse) {
+  const int64_t G = wcat.size(0), H = G / 4, T = HX.size(0) - 1, B = HX.size(2), n = H * B;
+  const Slots s{T, reverse};
+  Tensor dz = at::empty({G, B}, HX.options());
+  Tensor dz_t = dz.t();
+  Tensor w_hh = wcat.narrow(1, 0, H);
+  Tensor w_hh_t = w_hh.t().contiguous();
+  Tensor w_ih = wcat.narrow(1, H, I);
+  Tensor dWm = dW, dc = dc_T.contiguous().clone(), dh0;
+  Rows dh_prev = Rows(DH.select(0, 0), DH.stride(0));
+  Rows hx_t = Rows(HX.select(0, 0).t(), HX.stride(0));
+  Rows dx = DX.has_value() ? Rows(DX->select(0, 0), DX->stride(0)) : Rows(dz, 0);
+  on_dtype(E, [&](auto zero) {
+    using S = decltype(zero);
+    const Slots5<S> e{E.data_ptr<S>(), 5 * H * B, n};
+    const S* fb = FB.data_ptr<S>();
+    const S* k = K.data_ptr<S>();
+    const S* dhp = DH.data_ptr<S>();
+    S* dcp = dc.data_ptr<S>();
+    S* dzp = dz.data_ptr<S>();
+    for (int64_t i = T - 1; i >= 0; --i) {
+      const int64_t t = s.time(i), r = s.read(t);
+      pointwise_backward<S>(dhp + t * n, dcp, fb + t * 4 * n, k + t * n, e.f(r), dzp, n);
+      at::cpu::addmm_(dWm, dz, hx_t[r]);                // dW_hh, dW_ih, db
+      if (DX.has_value()) at::cpu::mm_out(dx[t], dz_t, w_ih);   // dL/dx_t = dz^T W_ih
+      if (i != 0) {
+        at::cpu::addmm_(dh_prev[reverse ? t + 1 : t - 1], w_hh_t, dz);   // += W_hh^T dz
+      } else {
+        dh0 = at::cpu::mm(dz_t, w_hh);
+      }
+    }
+  });
+  return {dh0, dc};
+}
+
+// mlstm_forward's loop.  EM (T+1, I+5H, B) slots [m; z; c], XT (T, I, B),
+// XH (T, I, B) receives x̂ = m ⊙ x.
+void mlstm_forward_loop(const Tensor& wcat, const Tensor& w_ih, const Tensor& HX, const Tensor& EM,
+                        const Tensor& XT, const Tensor& XH, const Tensor& FB, const Tensor& K,
+                        bool reverse, bool need_grad) {
+  const int64_t T = HX.size(0) - 1, I = XT.size(1), G = w_ih.size(0), H = G / 4, B = HX.size(2);
+  const int64_t n = H * B;
+  const Slots s{T, reverse};
+  Rows mz = rows(EM, 0, I + G), m = rows(EM, 0, I), z = rows(EM, I, G);
+  Rows hx = Rows(HX.select(0, 0), HX.stride(0));
+  Rows xt = Rows(XT.select(0, 0), XT.stride(0)), xh = Rows(XH.select(0, 0), XH.stride(0));
+  on_dtype(EM, [&](auto zero) {
+    using S = decltype(zero);
+    S* em = EM.data_ptr<S>();
+    S* hxp = HX.data_ptr<S>();
+    S* fb = need_grad ? FB.data_ptr<S>() : nullptr;
+    S* k = need_grad ? K.data_ptr<S>() : nullptr;
+    const int64_t slot = EM.stride(0), hx_slot = HX.stride(0);
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t t = s.time(i), r = s.read(t), w = s.write(t);
+      at::cpu::addmm_(mz[r], wcat, hx[r]);              // m += U_m h; z = W_hh h + b
+      Tensor& x_hat = at::cpu::mul_out(xh[t], m[r], xt[t]);   // x̂ = m ⊙ x
+      at::cpu::addmm_(z[r], w_ih, x_hat);               // z += W_ih x̂
+      S* zr = em + r * slot + I * B;
+      pointwise<S>(zr, zr + 4 * n, em + w * slot + I * B + 4 * n, hxp + w * hx_slot,
+                   fb ? fb + t * 4 * n : nullptr, k ? k + t * n : nullptr, n);
+    }
+  });
+}
+
+// mlstm_backward's loop: fills DMG (T, I+G, B) = [dm; dz] and DXH (T, I, B) =
+// dL/dx̂, accumulates dWcat and dW_ih; returns [dh0, dc0] as lstm_backward_loop.
+std::vector<Tensor> mlstm_backward_loop(const Tensor& wcat, const Tensor& w_ih, const Tensor& HX,
+                                        const Tensor& EM, const Tensor& XT, const Tensor& XH,
+                                        const Tensor& FB, const Tensor& K, const Tensor& DH,
+                                        const Tensor& dc_T, const Tensor& DMG, const Tensor& DXH,
+                                        const Tensor& dWcat, const Tensor& dW_ih, bool reverse) {
+  const int64_t T = HX.size(0) - 1, I = XT.size(1), G = w_ih.size(0), H = G / 4, B = HX.size(2);
+  const int64_t n = H * B;
+  const Slots s{T, reverse};
+  Tensor w_ih_t = w_ih.t().contiguous();
+  Tensor wcat_h = wcat.narrow(1, 0, H);
+  Tensor wcat_t = wcat_h.t().contiguous();
+  Tensor dWc = dWcat, dWi = dW_ih, dc = dc_T.contiguous().clone(), dh0;
+  Rows dh_prev = Rows(DH.select(0, 0), DH.stride(0));
+  Rows dmg = Rows(DMG.select(0, 0), DMG.stride(0)), dm = rows(DMG, 0, I), dz = rows(DMG, I, G);
+  Rows dxh = Rows(DXH.select(0, 0), DXH.stride(0)), xt = Rows(XT.select(0, 0), XT.stride(0));
+  Rows hx_t = Rows(HX.select(0, 0).t(), HX.stride(0)), xh_t = Rows(XH.select(0, 0).t(), XH.stride(0));
+  Rows dmg_t = Rows(DMG.select(0, 0).t(), DMG.stride(0));
+  on_dtype(EM, [&](auto zero) {
+    using S = decltype(zero);
+    const S* em = EM.data_ptr<S>();
+    const S* fb = FB.data_ptr<S>();
+    const S* k = K.data_ptr<S>();
+    const S* dhp = DH.data_ptr<S>();
+    S* dcp = dc.data_ptr<S>();
+    S* dmgp = DMG.data_ptr<S>();
+    const int64_t slot = EM.stride(0), dmg_slot = DMG.stride(0);
+    for (int64_t i = T - 1; i >= 0; --i) {
+      const int64_t t = s.time(i), r = s.read(t);
+      pointwise_backward<S>(dhp + t * n, dcp, fb + t * 4 * n, k + t * n,
+                            em + r * slot + I * B + 2 * n, dmgp + t * dmg_slot + I * B, n);
+      Tensor& d_xh = at::cpu::mm_out(dxh[t], w_ih_t, dz[t]);   // dL/dx̂
+      at::cpu::mul_out(dm[t], d_xh, xt[t]);             // dL/dm = dL/dx̂ ⊙ x
+      at::cpu::addmm_(dWc, dmg[t], hx_t[r]);            // dU_m, dW_hh, db
+      at::cpu::addmm_(dWi, dz[t], xh_t[t]);
+      if (i != 0) {
+        at::cpu::addmm_(dh_prev[reverse ? t + 1 : t - 1], wcat_t, dmg[t]);
+      } else {
+        dh0 = at::cpu::mm(dmg_t[t], wcat_h);
+      }
+    }
+  });
+  return {dh0, dc};
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnntui, m) {
+  m.def("lstm_forward_loop(Tensor wcat, Tensor(a!) HX, Tensor(b!) E, Tensor(c!) FB, Tensor(d!) K, "
+        "bool reverse, bool need_grad) -> ()",
+        &lstm_forward_loop);
+  m.def("lstm_backward_loop(Tensor wcat, Tensor HX, Tensor E, Tensor FB, Tensor K, Tensor(a!) DH, "
+        "Tensor dc_T, Tensor(b!) dW, Tensor(c!)? DX, int I, bool reverse) -> Tensor[]",
+        &lstm_backward_loop);
+  m.def("mlstm_forward_loop(Tensor wcat, Tensor w_ih, Tensor(a!) HX, Tensor(b!) EM, Tensor XT, "
+        "Tensor(c!) XH, Tensor(d!) FB, Tensor(e!) K, bool reverse, bool need_grad) -> ()",
+        &mlstm_forward_loop);
+  m.def("mlstm_backward_loop(Tensor wcat, Tensor w_ih, Tensor HX, Tensor EM, Tensor XT, Tensor XH, "
+        "Tensor FB, Tensor K, Tensor(a!) DH, Tensor dc_T, Tensor(b!) DMG, Tensor(c!) DXH, "
+        "Tensor(d!) dWcat, Tensor(e!) dW_ih, bool reverse) -> Tensor[]",
+        &mlstm_backward_loop);
+}
