@@ -205,6 +205,13 @@ def test_build_writes_the_library_under_its_digest(fresh, monkeypatch, tmp_path)
     native._digest.cache_clear()
     path = native.build()
     assert path == native.library_path() and path.exists()
+    assert [p.name for p in fresh.iterdir()] == [path.name]
+    path.unlink()
+    left = fresh / ".build-killed.so"             # a killed build's temporary file
+    left.write_text("")
+    old = time.time() - native.STALE_BUILD_S - 60
+    os.utime(left, (old, old))
+    path = native.build()
     assert path.name.startswith("loops-") and path.suffix == ".so"
     assert [p.name for p in fresh.iterdir()] == [path.name]
     src.write_text('extern "C" int rnntui_tiny() { return 43; }\n')

@@ -135,6 +135,10 @@ def build() -> Path:
         raise NativeBuildError("no C++ compiler found (set CXX, or install g++): using the Python loops")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        for old in target.parent.glob(".build-*.so"):         # left by a killed build
+            with contextlib.suppress(OSError):
+                if time.time() - old.stat().st_mtime > STALE_BUILD_S:
+                    old.unlink()
         fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
         os.close(fd)
     except OSError as exc:

@@ -167,6 +167,12 @@ void pointwise_backward(const S* __restrict dh, S* __restrict dc, const S* __res
   }
 }
 
+// out = a ⊙ b over n elements (the mLSTM's x̂ = m ⊙ x and dL/dm = dL/dx̂ ⊙ x).
+template <typename S>
+void multiply(const S* __restrict a, const S* __restrict b, S* __restrict out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = a[j] * b[j];
+}
+
 // The slot buffers of one LSTM layer as raw pointers (all contiguous).
 template <typename S>
 struct Slots5 {
@@ -260,21 +266,24 @@ void mlstm_forward_loop(const Tensor& wcat, const Tensor& w_ih, const Tensor& HX
   const int64_t T = HX.size(0) - 1, I = XT.size(1), G = w_ih.size(0), H = G / 4, B = HX.size(2);
   const int64_t n = H * B;
   const Slots s{T, reverse};
-  Rows mz = rows(EM, 0, I + G), m = rows(EM, 0, I), z = rows(EM, I, G);
+  Rows mz = rows(EM, 0, I + G), z = rows(EM, I, G);
   Rows hx = Rows(HX.select(0, 0), HX.stride(0));
-  Rows xt = Rows(XT.select(0, 0), XT.stride(0)), xh = Rows(XH.select(0, 0), XH.stride(0));
+  Rows xh = Rows(XH.select(0, 0), XH.stride(0));
   on_dtype(EM, [&](auto zero) {
     using S = decltype(zero);
     S* em = EM.data_ptr<S>();
     S* hxp = HX.data_ptr<S>();
+    const S* xtp = XT.data_ptr<S>();
+    S* xhp = XH.data_ptr<S>();
+    const int64_t nx = I * B;
     S* fb = need_grad ? FB.data_ptr<S>() : nullptr;
     S* k = need_grad ? K.data_ptr<S>() : nullptr;
     const int64_t slot = EM.stride(0), hx_slot = HX.stride(0);
     for (int64_t i = 0; i < T; ++i) {
       const int64_t t = s.time(i), r = s.read(t), w = s.write(t);
       at::cpu::addmm_(mz[r], wcat, hx[r]);              // m += U_m h; z = W_hh h + b
-      Tensor& x_hat = at::cpu::mul_out(xh[t], m[r], xt[t]);   // x̂ = m ⊙ x
-      at::cpu::addmm_(z[r], w_ih, x_hat);               // z += W_ih x̂
+      multiply<S>(em + r * slot, xtp + t * nx, xhp + t * nx, nx);   // x̂ = m ⊙ x
+      at::cpu::addmm_(z[r], w_ih, xh[t]);               // z += W_ih x̂
       S* zr = em + r * slot + I * B;
       pointwise<S>(zr, zr + 4 * n, em + w * slot + I * B + 4 * n, hxp + w * hx_slot,
                    fb ? fb + t * 4 * n : nullptr, k ? k + t * n : nullptr, n);
@@ -297,8 +306,8 @@ std::vector<Tensor> mlstm_backward_loop(const Tensor& wcat, const Tensor& w_ih, 
   Tensor wcat_t = wcat_h.t().contiguous();
   Tensor dWc = dWcat, dWi = dW_ih, dc = dc_T.contiguous().clone(), dh0;
   Rows dh_prev = Rows(DH.select(0, 0), DH.stride(0));
-  Rows dmg = Rows(DMG.select(0, 0), DMG.stride(0)), dm = rows(DMG, 0, I), dz = rows(DMG, I, G);
-  Rows dxh = Rows(DXH.select(0, 0), DXH.stride(0)), xt = Rows(XT.select(0, 0), XT.stride(0));
+  Rows dmg = Rows(DMG.select(0, 0), DMG.stride(0)), dz = rows(DMG, I, G);
+  Rows dxh = Rows(DXH.select(0, 0), DXH.stride(0));
   Rows hx_t = Rows(HX.select(0, 0).t(), HX.stride(0)), xh_t = Rows(XH.select(0, 0).t(), XH.stride(0));
   Rows dmg_t = Rows(DMG.select(0, 0).t(), DMG.stride(0));
   on_dtype(EM, [&](auto zero) {
@@ -309,13 +318,15 @@ std::vector<Tensor> mlstm_backward_loop(const Tensor& wcat, const Tensor& w_ih, 
     const S* dhp = DH.data_ptr<S>();
     S* dcp = dc.data_ptr<S>();
     S* dmgp = DMG.data_ptr<S>();
-    const int64_t slot = EM.stride(0), dmg_slot = DMG.stride(0);
+    const S* dxhp = DXH.data_ptr<S>();
+    const S* xtp = XT.data_ptr<S>();
+    const int64_t slot = EM.stride(0), dmg_slot = DMG.stride(0), nx = I * B;
     for (int64_t i = T - 1; i >= 0; --i) {
       const int64_t t = s.time(i), r = s.read(t);
       pointwise_backward<S>(dhp + t * n, dcp, fb + t * 4 * n, k + t * n,
                             em + r * slot + I * B + 2 * n, dmgp + t * dmg_slot + I * B, n);
-      Tensor& d_xh = at::cpu::mm_out(dxh[t], w_ih_t, dz[t]);   // dL/dx̂
-      at::cpu::mul_out(dm[t], d_xh, xt[t]);             // dL/dm = dL/dx̂ ⊙ x
+      at::cpu::mm_out(dxh[t], w_ih_t, dz[t]);           // dL/dx̂
+      multiply<S>(dxhp + t * nx, xtp + t * nx, dmgp + t * dmg_slot, nx);   // dL/dm = dL/dx̂ ⊙ x
       at::cpu::addmm_(dWc, dmg[t], hx_t[r]);            // dU_m, dW_hh, db
       at::cpu::addmm_(dWi, dz[t], xh_t[t]);
       if (i != 0) {
