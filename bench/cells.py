@@ -72,6 +72,8 @@ def load_baseline(path: str):
     def ours():
         return {k: v for k, v in sys.modules.items() if k == "rnntui" or k.startswith("rnntui.")}
 
+    for name in REFERENCE:          # this tree's lazily imported modules, imported now
+        build_cell(name, input_size=2, hidden_size=2)
     saved = ours()
     for k in saved:
         del sys.modules[k]
@@ -81,12 +83,28 @@ def load_baseline(path: str):
         if not os.path.realpath(cells.__file__).startswith(root + os.sep):
             raise ValueError(f"--baseline: {path} holds no rnntui package (allowed: a checkout "
                              f"of this project)")
-        return cells.build_cell
+        for name in REFERENCE:      # modules the registry imports lazily: import them now
+            cells.build_cell(name, input_size=2, hidden_size=2)
+        theirs = ours()
     finally:
         sys.path.remove(root)
         for k in ours():
             del sys.modules[k]
         sys.modules.update(saved)
+
+    def build(*args, **kwargs):
+        """The baseline's build_cell, run with the baseline's modules in
+        ``sys.modules`` (its registry resolves cell classes by import)."""
+        mine = ours()
+        sys.modules.update(theirs)
+        try:
+            return cells.build_cell(*args, **kwargs)
+        finally:
+            for k in ours():
+                del sys.modules[k]
+            sys.modules.update(mine)
+
+    return build
 
 
 def make_step(name: str, backend: str, args):
@@ -127,7 +145,7 @@ def measure(args, cells):
     configs = []
     for name in cells:
         configs.append((name, "scratch"))
-        if args.both_paths and name in native.CELLS:
+        if args.both_paths and name in native.CELLS and getattr(args, "baseline_build", None) is None:
             configs.append((name, "python"))
         if getattr(args, "baseline_build", None) is not None:
             configs.append((name, "baseline"))
@@ -169,7 +187,7 @@ def lab_matrix(args, cells) -> None:
           f"(fwd+bwd+Adam), {args.clock} clock, median of interleaved runs")
     if base:
         print(f"each cell: this tree / baseline {args.baseline} (both measured in the same rounds)")
-    if args.both_paths:
+    elif args.both_paths:
         print(f"{', '.join(native.CELLS)}: compiled loop / Python loop (same rounds)")
     refname = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
     w = 16 if base or args.both_paths else 14
