@@ -23,10 +23,11 @@ interleaved in the same rounds, so that before/after ratios share the load
 (each row then shows ``this tree / baseline`` ratios to the built-in, and a last
 table the time ratio this tree / baseline).
 
-``--loops both`` (the default) also times the LSTM and mLSTM on their Python
-time loops in the same rounds (the compiled C++ loops are built first if
-missing; see :mod:`rnntui.cells.native`): lab rows then show ``compiled /
-Python`` ratios; ``--loops compiled`` or ``--loops python`` time one path.
+``--loops both`` (the default) also times the cells that have compiled loops
+(``native.CELLS``) on their Python time loops in the same rounds (the compiled
+C++ loops are built first if missing; see :mod:`rnntui.cells.native`): lab
+rows then show ``compiled / Python`` ratios; ``--loops compiled`` or
+``--loops python`` time one path.
 
 ``--clock cpu`` measures the CPU time of the benchmarking thread instead of
 wall time: on a busy machine it is not inflated by time spent waiting for a
@@ -239,7 +240,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", metavar="DIR", default=None,
                     help="also time the scratch cells of the checkout in DIR (same rounds)")
     ap.add_argument("--loops", choices=("both", "compiled", "python"), default="both",
-                    help="time loops of lstm/mlstm: both (compiled and Python, same rounds; "
+                    help="time loops of the cells with compiled ones: both (compiled and Python, same rounds; "
                          "builds the C++ loop if needed), compiled, or python")
     args = ap.parse_args(argv)
     try:

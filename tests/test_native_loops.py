@@ -62,14 +62,19 @@ def run_both(cell_name, dtype, *, T, B, H, I=5, layers=2, bidirectional=False, s
         with ctx:
             if no_grad:
                 with torch.no_grad():
-                    out, (h, c) = cell(x)
-                results.append([out, h, c])
+                    out, state = cell(x)
+                results.append([out, *as_tuple(state)])
                 continue
-            out, (h, c) = cell(x)
-            (out.square().sum() + h.sum() + 2 * c.sum()).backward()
-        results.append([out.detach(), h.detach(), c.detach(), x.grad]
+            out, state = cell(x)
+            state = as_tuple(state)
+            (out.square().sum() + sum((k + 1) * s.sum() for k, s in enumerate(state))).backward()
+        results.append([out.detach(), *(s.detach() for s in state), x.grad]
                        + [p.grad for p in cell.parameters()])
     return results
+
+
+def as_tuple(state):
+    return state if isinstance(state, tuple) else (state,)
 
 
 class _nothing:
@@ -80,7 +85,7 @@ class _nothing:
         return False
 
 
-@pytest.mark.parametrize("cell_name", ["lstm", "mlstm"])
+@pytest.mark.parametrize("cell_name", list(native.CELLS))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("T,B,H,bidirectional", [
     (7, 3, 8, False),       # odd batch: the vectorised passes' scalar tails
@@ -96,7 +101,7 @@ def test_compiled_and_python_loops_agree(compiled, cell_name, dtype, T, B, H, bi
         torch.testing.assert_close(a, b, **tol)
 
 
-@pytest.mark.parametrize("cell_name", ["lstm", "mlstm"])
+@pytest.mark.parametrize("cell_name", list(native.CELLS))
 def test_saturated_gates_agree(compiled, cell_name):
     """Inputs ×30 drive every gate into saturation (exp's clamps, tanh's two
     branches): still the Python loop's values."""
@@ -106,10 +111,29 @@ def test_saturated_gates_agree(compiled, cell_name):
     assert all(torch.isfinite(t).all() for t in fast)
 
 
-def test_inference_forward_agrees(compiled):
-    fast, slow = run_both("lstm", torch.float32, T=30, B=4, H=16, no_grad=True)
+@pytest.mark.parametrize("cell_name", list(native.CELLS))
+def test_inference_forward_agrees(compiled, cell_name):
+    fast, slow = run_both(cell_name, torch.float32, T=30, B=4, H=16, no_grad=True)
     for a, b in zip(fast, slow):
         torch.testing.assert_close(a, b, **F32)
+
+
+def test_gru_backward_after_a_python_forward_and_the_other_way(compiled):
+    """A forward on one path and its backward on the other (the factors travel
+    with the forward's saved tensors, or are made by the Python backward)."""
+    grads = []
+    for fwd_python, bwd_python in ((False, False), (True, False), (False, True)):
+        torch.manual_seed(0)
+        cell = build_cell("gru", input_size=3, hidden_size=6, batch_first=False)
+        x = torch.randn(9, 4, 3, requires_grad=True)
+        with native.python_loops() if fwd_python else _nothing():
+            out, _ = cell(x)
+        with native.python_loops() if bwd_python else _nothing():
+            out.square().sum().backward()
+        grads.append([x.grad] + [p.grad for p in cell.parameters()])
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            torch.testing.assert_close(a, b, **F32)
 
 
 def test_nan_input_propagates(compiled):
@@ -278,7 +302,8 @@ def test_a_run_logs_its_time_loop(compiled):
         return logs
 
     assert "time loop: compiled C++ (rnntui.cells.native)" in logs_of("lstm")
-    assert not any(m.startswith("time loop") for m in logs_of("gru"))   # no compiled loop
+    assert "time loop: compiled C++ (rnntui.cells.native)" in logs_of("gru")
+    assert not any(m.startswith("time loop") for m in logs_of("rnn"))   # no compiled loop
 
 
 def test_status_command(compiled, capsys):

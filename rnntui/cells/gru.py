@@ -28,7 +28,8 @@ before the loop and one multiply per step remains (four ops per backward
 step, five with ``dx``, instead of thirteen).
 
 The step-by-step autograd version is ``_run_steps`` (``trace_cell``,
-``module.fused = False``).
+``module.fused = False``).  Both loops also exist compiled
+(:mod:`rnntui.cells.native`), used whenever the compiled library is loaded.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import native
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .checks import reject_proj_size
@@ -105,14 +107,16 @@ class GRUPointwise:
 
 
 @gc_paused
-def gru_forward(x: Tensor, wcat: Tensor, h0: Tensor, reverse: bool):
+def gru_forward(x: Tensor, wcat: Tensor, h0: Tensor, reverse: bool, need_grad: bool = True):
     """One GRU layer/direction, forward: x (T,B,I);  wcat (4H, H + I (+1)), the
     block matrix of :func:`gru_wcat`.  Returns ``(out, h_T)`` and the tensors
     :func:`gru_backward` needs.
 
     Feature-major inside, with the same ``[h_{t-1}; x_t; 1]`` slot buffer as
     the LSTM: one matmul per step gives all pre-activations, one per step in
-    the backward accumulates all weight gradients.
+    the backward accumulates all weight gradients.  The compiled loop
+    (:mod:`rnntui.cells.native`) also computes the backward factors ``F`` in
+    its step (with ``need_grad``); the Python loop leaves them to the backward.
     """
     T, B, I = x.shape
     G, Hin = wcat.shape
@@ -121,15 +125,22 @@ def gru_forward(x: Tensor, wcat: Tensor, h0: Tensor, reverse: bool):
     HX = input_slots(x, h0, Hin, first, reverse)
     E = x.new_empty((T, G, B))
     N = x.new_empty((T, H, B))
-    pw = GRUPointwise(E, N)
-    HXs, HXh, Es = HX.unbind(0), HX[:, :H].unbind(0), E.unbind(0)
-    for t in range(T) if not reverse else range(T - 1, -1, -1):
-        r, w = R[t], W[t]
-        torch.mm(wcat, HXs[r], out=Es[t])
-        pw.step(t, HXh[r], HXh[w])
+    F = None
+    ops = native.loops_for(x)
+    if ops is not None:                                 # the loop below, compiled
+        F = x.new_empty((T, 4, H, B)) if need_grad else x.new_empty(0)
+        ops.gru_forward_loop(wcat, HX, E, N, F, reverse, need_grad)
+        F = F if need_grad else None
+    else:
+        pw = GRUPointwise(E, N)
+        HXs, HXh, Es = HX.unbind(0), HX[:, :H].unbind(0), E.unbind(0)
+        for t in range(T) if not reverse else range(T - 1, -1, -1):
+            r, w = R[t], W[t]
+            torch.mm(wcat, HXs[r], out=Es[t])
+            pw.step(t, HXh[r], HXh[w])
     out = in_time_order(HX, reverse)[:, :H].transpose(1, 2).contiguous()
     hT = HX[W[T - 1] if not reverse else W[0], :H].t().contiguous()
-    return (out, hT), (wcat, HX, E, N)
+    return (out, hT), (wcat, HX, E, N) + ((F,) if F is not None else ())
 
 
 @gc_paused
@@ -141,7 +152,8 @@ def gru_backward(saved: tuple, reverse: bool, I: int, need_dx: bool, d_out: Tens
     and ``dh_{t-1} += dh z + W_hh^T dG[:3H]``, then ``dW += dG [h_{t-1}; x_t; 1]^T``
     (one matmul over all steps after the loop measured slower here: its long
     inner dimension and the transposing copies cost more than the T calls)."""
-    wcat, HX, E, N = saved
+    wcat, HX, E, N = saved[:4]
+    F = saved[4] if len(saved) > 4 else None      # the factors, when the forward made them
     G, Hin = wcat.shape
     H = G // 4
     T, B = E.shape[0], E.shape[2]
@@ -149,11 +161,17 @@ def gru_backward(saved: tuple, reverse: bool, I: int, need_dx: bool, d_out: Tens
     DH = HX.new_empty((T, H, B))
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
+    dW = HX.new_zeros((G, Hin))
+    ops = native.loops_for(HX) if F is not None else None
+    if ops is not None:                                 # the loop below, compiled
+        DX = HX.new_empty((T, B, I)) if need_dx else None
+        dh0 = ops.gru_backward_loop(wcat, HX, E, F, DH, dW, DX, I, reverse)
+        return DX, dW, dh0
     DHs = DH.unbind(0)
     pw = GRUPointwise(E, N)
-    HXr = read_slots(HX, reverse)
-    Fs = pw.factors(HXr[:, :H]).unbind(0)
-    dW = HX.new_zeros((G, Hin))
+    if F is None:
+        F = pw.factors(read_slots(HX, reverse)[:, :H])
+    Fs = F.unbind(0)
     dG = HX.new_empty((4, H, B))                    # dL/d[a_r; a_z; ghn; a_n] of the step
     dGf, dG3 = dG.view(G, B), dG.view(G, B)[: 3 * H]
     HXs = HX.unbind(0)
@@ -226,7 +244,7 @@ class GRU(RecurrentBase, spec=SPEC):
 
     def _fused_forward(self, x, state, p, reverse, need_grad):
         wcat = gru_wcat(p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
-        return gru_forward(x, wcat, state[0], reverse)
+        return gru_forward(x, wcat, state[0], reverse, need_grad)
 
     def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
         I = x.shape[-1]

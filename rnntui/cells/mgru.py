@@ -45,6 +45,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import native
 from .spec import CellSpec, Gate
 from .base import RecurrentBase
 from .checks import reject_proj_size
@@ -64,7 +65,7 @@ SPEC = CellSpec(
 
 @gc_paused
 def mgru_forward(xm: Tensor, x: Tensor, h0: Tensor, wh: Tensor, wx: Tensor,
-                 binit: Optional[Tensor], reverse: bool):
+                 binit: Optional[Tensor], reverse: bool, need_grad: bool = True):
     """One mGRU layer/direction, forward, feature-major inside.
 
     xm (T,B,I) = W_m x + b_m;  x (T,B,I);  wh (I+3H, H) = [U_m; W_hh];
@@ -91,10 +92,17 @@ def mgru_forward(xm: Tensor, x: Tensor, h0: Tensor, wh: Tensor, wx: Tensor,
     XT = x.transpose(1, 2).contiguous()
     XH = x.new_empty((T, I, B))
     N = x.new_empty((T, H, B))
-    pw = GRUPointwise(EM[:, I:], N)
-    Hs, EMh, Ms, Gs = HH.unbind(0), EM[:, :I + 3 * H].unbind(0), EM[:, :I].unbind(0), EM[:, I:].unbind(0)
-    XTs, XHs = XT.unbind(0), XH.unbind(0)
-    for t in range(T) if not reverse else range(T - 1, -1, -1):
+    F = None
+    ops = native.loops_for(x)
+    if ops is not None:                                 # the loop below, compiled (it also
+        F = x.new_empty((T, 4, H, B)) if need_grad else x.new_empty(0)   # makes the factors)
+        ops.mgru_forward_loop(wh, wx, HH, EM, XT, XH, N, F, reverse, need_grad)
+        F = F if need_grad else None
+    else:
+        pw = GRUPointwise(EM[:, I:], N)
+        Hs, EMh, Ms, Gs = HH.unbind(0), EM[:, :I + 3 * H].unbind(0), EM[:, :I].unbind(0), EM[:, I:].unbind(0)
+        XTs, XHs = XT.unbind(0), XH.unbind(0)
+    for t in (() if ops is not None else range(T) if not reverse else range(T - 1, -1, -1)):
         h = Hs[R[t]]
         EMh[t].addmm_(wh, h)                          # m = W_m x + b_m + U_m h, W_hh h
         xh = torch.mul(Ms[t], XTs[t], out=XHs[t])      # x̂ = m ⊙ x
@@ -102,7 +110,7 @@ def mgru_forward(xm: Tensor, x: Tensor, h0: Tensor, wh: Tensor, wx: Tensor,
         pw.step(t, h, Hs[W[t]])
     out = in_time_order(HH, reverse).transpose(1, 2).contiguous()
     hT = HH[W[T - 1] if not reverse else W[0]].t().contiguous()
-    return (out, hT), (XT, wh, wx, HH, EM, XH, N)
+    return (out, hT), (XT, wh, wx, HH, EM, XH, N) + ((F,) if F is not None else ())
 
 
 @gc_paused
@@ -113,7 +121,8 @@ def mgru_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor):
     Per step: ``dG = F_t ⊙ dh`` (:meth:`~rnntui.cells.gru.GRUPointwise.factors`),
     ``dx̂ = wx^T dG``, ``dm = dx̂ ⊙ x`` and ``dh_{t-1} += dh z + [U_m; W_hh]^T
     [dm; dG[:3H]]``; the weight gradients are accumulated in the loop."""
-    XT, wh, wx, HH, EM, XH, N = saved
+    XT, wh, wx, HH, EM, XH, N = saved[:7]
+    F = saved[7] if len(saved) > 7 else None      # the factors, when the forward made them
     T, I, B = XT.shape
     G = wx.shape[0]
     H = G // 4
@@ -121,16 +130,24 @@ def mgru_backward(saved: tuple, reverse: bool, d_out: Tensor, d_hT: Tensor):
     DH = HH.new_empty((T, H, B))
     DH.copy_(d_out.transpose(1, 2))
     DH[T - 1 if not reverse else 0].add_(d_hT.t())
-    DHs = DH.unbind(0)
     dWh = HH.new_zeros(wh.shape)
     dWx = HH.new_zeros(wx.shape)
     DMG = HH.new_empty((T, I + G, B))                  # [dm; da_r; da_z; dghn; da_n]
+    DXH = HH.new_empty((T, I, B))
+    ops = native.loops_for(HH) if F is not None else None
+    if ops is not None:                                 # the loop below, compiled
+        dh0 = ops.mgru_backward_loop(wh, wx, HH, EM, XT, XH, F, DH, DMG, DXH, dWh, dWx, reverse)
+        dxm = DMG[:, :I].transpose(1, 2)
+        dx = (DXH * EM[:, :I]).transpose(1, 2)
+        return dxm, dx, dh0, dWh, dWx, DMG[:, I:].sum((0, 2))
+    DHs = DH.unbind(0)
     DMGh, DMs, DGs = DMG[:, :I + 3 * H].unbind(0), DMG[:, :I].unbind(0), DMG[:, I:].unbind(0)
     DG4 = DMG[:, I:].view(T, 4, H, B).unbind(0)
-    DXH = HH.new_empty((T, I, B))
     DXHs, XTs, XHs, Hs = DXH.unbind(0), XT.unbind(0), XH.unbind(0), HH.unbind(0)
     pw = GRUPointwise(EM[:, I:], N)
-    Fs, Zs = pw.factors(read_slots(HH, reverse)).unbind(0), pw.Z
+    if F is None:
+        F = pw.factors(read_slots(HH, reverse))
+    Fs, Zs = F.unbind(0), pw.Z
     wx_t = wx.t().contiguous()
     wh_t = wh.t().contiguous()
     mm, mul, last = torch.mm, torch.mul, (0 if not reverse else T - 1)
@@ -185,7 +202,7 @@ class MultiplicativeGRU(RecurrentBase, spec=SPEC):
         binit = None
         if b_ih is not None:
             binit = torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_hh[2 * H:], b_ih[2 * H:]])
-        return mgru_forward(xm, x, state[0], wh, wx, binit, reverse)
+        return mgru_forward(xm, x, state[0], wh, wx, binit, reverse, need_grad)
 
     def _fused_backward(self, saved, x, state, p, reverse, need_dx, grads):
         H, I = self.hidden_size, x.shape[-1]

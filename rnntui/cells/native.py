@@ -1,14 +1,16 @@
 """The compiled time loops: built once per machine, cached, Python as the fallback.
 
-The LSTM and mLSTM fused kernels spend most of their time at lab sizes issuing
-small ops from Python.  ``native_loops.cpp`` holds the same loops written
-against ATen's CPU kernels (op for op, so both paths give bit-identical
-results); this module compiles it with the system's C++ compiler into a shared
-library registered as ``torch.ops.rnntui.*``, caches it, and says which path
-runs.
+The LSTM, mLSTM, GRU and mGRU fused kernels spend most of their time at lab
+sizes issuing small ops from Python.  ``native_loops.cpp`` holds the same loops
+in C++: the same buffers and matmuls (ATen's CPU kernels), the pointwise part
+of a step as one vectorised pass, so the two paths agree to float32 rounding
+(not bit for bit).  This module compiles it with the system's C++ compiler into
+a shared library registered as ``torch.ops.rnntui.*``, caches it, and says
+which path runs.
 
-Paths (:func:`loops`): ``compiled`` when the library for this source, this torch
-and this Python is in the cache and loads; ``python`` otherwise.  Nothing here
+Paths (:func:`loops`): ``compiled`` when the library for this source, this
+torch, this Python and this CPU is in the cache and loads; ``python``
+otherwise.  Nothing here
 ever compiles on the caller's thread unless asked (:func:`build`): the run
 launcher calls :func:`prepare`, which loads a cached build or starts one in a
 detached background process (so neither the TUI nor a headless run waits on a
@@ -46,7 +48,7 @@ __all__ = ["loops", "loops_for", "prepare", "build", "status", "library_path", "
            "MODES", "CELLS"]
 
 #: the cells whose fused kernels have a compiled loop (the others are Python only)
-CELLS = ("lstm", "mlstm")
+CELLS = ("lstm", "mlstm", "gru", "mgru")
 
 SOURCE = Path(__file__).with_name("native_loops.cpp")
 MODES = ("auto", "python", "compiled")

@@ -1,6 +1,6 @@
-// The time loops of the LSTM and mLSTM fused kernels, compiled.
+// The time loops of the LSTM, mLSTM, GRU and mGRU fused kernels, compiled.
 //
-// Each function here is the loop of its Python twin in lstm.py / mlstm.py
+// Each function here is the loop of its Python twin in lstm.py, mlstm.py, gru.py or mgru.py
 // with the same buffers and the same matmuls (ATen's CPU kernels, called
 // without the dispatcher).  The pointwise part of a step — the four gate
 // activations, the cell update and the factors of the backward, and in the
@@ -339,6 +339,205 @@ std::vector<Tensor> mlstm_backward_loop(const Tensor& wcat, const Tensor& w_ih, 
   return {dh0, dc};
 }
 
+// The GRU's forward pointwise pass of one step over n = H*B elements, with
+// E's block [a_r; a_z; ghn; gxn] (ghn = W_hn h + b_hn, gxn = W_in x + b_in):
+//   r, z = sigmoid(a_r, a_z) (written back);  n = tanh(gxn + r ghn);
+//   h_t = n + z (h_{t-1} - n)
+// and with f (need_grad) the backward factors [F_r; F_z; F_g; F_n]:
+//   F_n = (1 - z)(1 - n^2), F_z = (1 - z) z (h_{t-1} - n), F_g = F_n r,
+//   F_r = F_g ghn (1 - r).
+template <typename S>
+void gru_pointwise(S* __restrict e, const S* __restrict h_prev, S* __restrict n_out,
+                   S* __restrict h_out, S* __restrict f, int64_t n) {
+  S* __restrict ar = e;
+  S* __restrict az = e + n;
+  const S* __restrict ghn = e + 2 * n;
+  const S* __restrict gxn = e + 3 * n;
+  if (f != nullptr) {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) {
+      const S r = act_sigmoid(ar[j]), z = act_sigmoid(az[j]);
+      const S nn = act_tanh(gxn[j] + r * ghn[j]);
+      const S hp = h_prev[j];
+      ar[j] = r; az[j] = z;
+      n_out[j] = nn;
+      h_out[j] = nn + z * (hp - nn);
+      const S omz = S(1) - z;
+      const S fn = omz - omz * nn * nn;
+      const S fg = fn * r;
+      const S v = fg * ghn[j];
+      f[j] = v - v * r;
+      f[n + j] = omz * z * (hp - nn);
+      f[2 * n + j] = fg;
+      f[3 * n + j] = fn;
+    }
+  } else {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) {
+      const S r = act_sigmoid(ar[j]), z = act_sigmoid(az[j]);
+      const S nn = act_tanh(gxn[j] + r * ghn[j]);
+      ar[j] = r; az[j] = z;
+      n_out[j] = nn;
+      h_out[j] = nn + z * (h_prev[j] - nn);
+    }
+  }
+}
+
+// The GRU's backward pointwise pass: dG = F ⊙ dh (4 blocks) and the direct
+// part of dL/dh_{t-1}, dh z, added into dh_prev.
+template <typename S>
+void gru_pointwise_backward(const S* __restrict dh, const S* __restrict f, const S* __restrict z,
+                            S* __restrict dg, S* __restrict dh_prev, int64_t n) {
+#pragma GCC ivdep
+  for (int64_t j = 0; j < n; ++j) {
+    const S d = dh[j];
+    dg[j] = f[j] * d;
+    dg[n + j] = f[n + j] * d;
+    dg[2 * n + j] = f[2 * n + j] * d;
+    dg[3 * n + j] = f[3 * n + j] * d;
+    dh_prev[j] += d * z[j];
+  }
+}
+
+// gru_forward's loop: E (T, 4H, B) per-step pre-activations, N (T, H, B) the
+// candidate n, F (T, 4, H, B) the backward factors (need_grad).
+void gru_forward_loop(const Tensor& wcat, const Tensor& HX, const Tensor& E, const Tensor& N,
+                      const Tensor& F, bool reverse, bool need_grad) {
+  const int64_t T = E.size(0), H = E.size(1) / 4, B = E.size(2), n = H * B;
+  const Slots s{T, reverse};
+  Rows e = Rows(E.select(0, 0), E.stride(0)), hx = Rows(HX.select(0, 0), HX.stride(0));
+  on_dtype(E, [&](auto zero) {
+    using S = decltype(zero);
+    S* ep = E.data_ptr<S>();
+    S* hxp = HX.data_ptr<S>();
+    S* np = N.data_ptr<S>();
+    S* fp = need_grad ? F.data_ptr<S>() : nullptr;
+    const int64_t hx_slot = HX.stride(0);
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t t = s.time(i), r = s.read(t), w = s.write(t);
+      at::cpu::mm_out(e[t], wcat, hx[r]);               // [a_r; a_z; ghn; gxn]
+      gru_pointwise<S>(ep + t * 4 * n, hxp + r * hx_slot, np + t * n, hxp + w * hx_slot,
+                       fp ? fp + t * 4 * n : nullptr, n);
+    }
+  });
+}
+
+// gru_backward's loop: accumulates dW (and DX when given) and DH; returns dh0 (B, H).
+Tensor gru_backward_loop(const Tensor& wcat, const Tensor& HX, const Tensor& E, const Tensor& F,
+                         const Tensor& DH, const Tensor& dW, const std::optional<Tensor>& DX,
+                         int64_t I, bool reverse) {
+  const int64_t T = E.size(0), G = E.size(1), H = G / 4, B = E.size(2), n = H * B;
+  const Slots s{T, reverse};
+  Tensor dG = at::empty({G, B}, HX.options());
+  Tensor dG3 = dG.narrow(0, 0, 3 * H), dG_t = dG.t();
+  Tensor dhz = at::zeros({H, B}, HX.options());         // dh z of the first step
+  Tensor w_h = wcat.narrow(0, 0, 3 * H).narrow(1, 0, H);
+  Tensor w_h_t = w_h.t().contiguous();
+  Tensor w_x = wcat.narrow(1, H, I);
+  Tensor dWm = dW, dh0;
+  Rows dh_prev = Rows(DH.select(0, 0), DH.stride(0));
+  Rows hx_t = Rows(HX.select(0, 0).t(), HX.stride(0));
+  Rows dx = DX.has_value() ? Rows(DX->select(0, 0), DX->stride(0)) : Rows(dG, 0);
+  on_dtype(E, [&](auto zero) {
+    using S = decltype(zero);
+    const S* ep = E.data_ptr<S>();
+    const S* fp = F.data_ptr<S>();
+    S* dhp = DH.data_ptr<S>();
+    S* dgp = dG.data_ptr<S>();
+    for (int64_t i = T - 1; i >= 0; --i) {
+      const int64_t t = s.time(i), r = s.read(t);
+      const int64_t prev = reverse ? t + 1 : t - 1;
+      S* into = i != 0 ? dhp + prev * n : dhz.data_ptr<S>();
+      gru_pointwise_backward<S>(dhp + t * n, fp + t * 4 * n, ep + t * 4 * n + n, dgp, into, n);
+      at::cpu::addmm_(dWm, dG, hx_t[r]);                // d(block matrix)
+      if (DX.has_value()) at::cpu::mm_out(dx[t], dG_t, w_x);
+      if (i != 0) {
+        at::cpu::addmm_(dh_prev[prev], w_h_t, dG3);     // += W_hh^T dG[:3H]
+      } else {
+        dh0 = at::cpu::addmm(dhz.t(), dG3.t(), w_h);
+      }
+    }
+  });
+  return dh0;
+}
+
+// mgru_forward's loop.  HH (T+1, H, B) state slots; EM (T, I+4H, B) per step
+// [m; a_r; a_z; ghn; gxn], pre-filled with [W_m x_t + b_m; biases]; XT, XH
+// (T, I, B) x and x̂; N (T, H, B); F (T, 4, H, B) factors (need_grad).
+void mgru_forward_loop(const Tensor& wh, const Tensor& wx, const Tensor& HH, const Tensor& EM,
+                       const Tensor& XT, const Tensor& XH, const Tensor& N, const Tensor& F,
+                       bool reverse, bool need_grad) {
+  const int64_t T = EM.size(0), I = XT.size(1), G = wx.size(0), H = G / 4, B = EM.size(2);
+  const int64_t n = H * B, nx = I * B;
+  const Slots s{T, reverse};
+  Rows emh = rows(EM, 0, I + 3 * H), g = rows(EM, I, G), h = Rows(HH.select(0, 0), HH.stride(0));
+  Rows xh = Rows(XH.select(0, 0), XH.stride(0));
+  on_dtype(EM, [&](auto zero) {
+    using S = decltype(zero);
+    S* em = EM.data_ptr<S>();
+    S* hh = HH.data_ptr<S>();
+    const S* xtp = XT.data_ptr<S>();
+    S* xhp = XH.data_ptr<S>();
+    S* np = N.data_ptr<S>();
+    S* fp = need_grad ? F.data_ptr<S>() : nullptr;
+    const int64_t slot = EM.stride(0);
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t t = s.time(i), r = s.read(t), w = s.write(t);
+      at::cpu::addmm_(emh[t], wh, h[r]);                // m += U_m h; W_hh h
+      multiply<S>(em + t * slot, xtp + t * nx, xhp + t * nx, nx);   // x̂ = m ⊙ x
+      at::cpu::addmm_(g[t], wx, xh[t]);                 // + W_ih x̂
+      gru_pointwise<S>(em + t * slot + nx, hh + r * n, np + t * n, hh + w * n,
+                       fp ? fp + t * 4 * n : nullptr, n);
+    }
+  });
+}
+
+// mgru_backward's loop: fills DMG (T, I+4H, B) = [dm; dG] and DXH (T, I, B) =
+// dL/dx̂, accumulates dWh and dWx and DH; returns dh0 (B, H).
+Tensor mgru_backward_loop(const Tensor& wh, const Tensor& wx, const Tensor& HH, const Tensor& EM,
+                          const Tensor& XT, const Tensor& XH, const Tensor& F, const Tensor& DH,
+                          const Tensor& DMG, const Tensor& DXH, const Tensor& dWh,
+                          const Tensor& dWx, bool reverse) {
+  const int64_t T = EM.size(0), I = XT.size(1), G = wx.size(0), H = G / 4, B = EM.size(2);
+  const int64_t n = H * B, nx = I * B;
+  const Slots s{T, reverse};
+  Tensor wx_t = wx.t().contiguous();
+  Tensor wh_t = wh.t().contiguous();
+  Tensor dhz = at::zeros({H, B}, HH.options());
+  Tensor dWhm = dWh, dWxm = dWx, dh0;
+  Rows dmg = rows(DMG, 0, I + 3 * H), dg = rows(DMG, I, G), dxh = Rows(DXH.select(0, 0), DXH.stride(0));
+  Rows h_t = Rows(HH.select(0, 0).t(), HH.stride(0)), xh_t = Rows(XH.select(0, 0).t(), XH.stride(0));
+  Rows dh_prev = Rows(DH.select(0, 0), DH.stride(0));
+  Rows dmg_t = Rows(DMG.select(0, 0).narrow(0, 0, I + 3 * H).t(), DMG.stride(0));
+  on_dtype(EM, [&](auto zero) {
+    using S = decltype(zero);
+    const S* em = EM.data_ptr<S>();
+    const S* fp = F.data_ptr<S>();
+    S* dhp = DH.data_ptr<S>();
+    S* dmgp = DMG.data_ptr<S>();
+    const S* dxhp = DXH.data_ptr<S>();
+    const S* xtp = XT.data_ptr<S>();
+    const int64_t slot = EM.stride(0), dslot = DMG.stride(0);
+    for (int64_t i = T - 1; i >= 0; --i) {
+      const int64_t t = s.time(i), r = s.read(t);
+      const int64_t prev = reverse ? t + 1 : t - 1;
+      S* into = i != 0 ? dhp + prev * n : dhz.data_ptr<S>();
+      gru_pointwise_backward<S>(dhp + t * n, fp + t * 4 * n, em + t * slot + nx + n,
+                                dmgp + t * dslot + nx, into, n);
+      at::cpu::mm_out(dxh[t], wx_t, dg[t]);             // dL/dx̂
+      multiply<S>(dxhp + t * nx, xtp + t * nx, dmgp + t * dslot, nx);   // dL/dm = dL/dx̂ ⊙ x
+      at::cpu::addmm_(dWhm, dmg[t], h_t[r]);
+      at::cpu::addmm_(dWxm, dg[t], xh_t[t]);
+      if (i != 0) {
+        at::cpu::addmm_(dh_prev[prev], wh_t, dmg[t]);   // += [U_m; W_hh]^T [dm; dG[:3H]]
+      } else {
+        dh0 = at::cpu::addmm(dhz.t(), dmg_t[t], wh);
+      }
+    }
+  });
+  return dh0;
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnntui, m) {
@@ -348,6 +547,19 @@ TORCH_LIBRARY(rnntui, m) {
   m.def("lstm_backward_loop(Tensor wcat, Tensor HX, Tensor E, Tensor FB, Tensor K, Tensor(a!) DH, "
         "Tensor dc_T, Tensor(b!) dW, Tensor(c!)? DX, int I, bool reverse) -> Tensor[]",
         &lstm_backward_loop);
+  m.def("gru_forward_loop(Tensor wcat, Tensor(a!) HX, Tensor(b!) E, Tensor(c!) N, Tensor(d!) F, "
+        "bool reverse, bool need_grad) -> ()",
+        &gru_forward_loop);
+  m.def("gru_backward_loop(Tensor wcat, Tensor HX, Tensor E, Tensor F, Tensor(a!) DH, "
+        "Tensor(b!) dW, Tensor(c!)? DX, int I, bool reverse) -> Tensor",
+        &gru_backward_loop);
+  m.def("mgru_forward_loop(Tensor wh, Tensor wx, Tensor(a!) HH, Tensor(b!) EM, Tensor XT, "
+        "Tensor(c!) XH, Tensor(d!) N, Tensor(e!) F, bool reverse, bool need_grad) -> ()",
+        &mgru_forward_loop);
+  m.def("mgru_backward_loop(Tensor wh, Tensor wx, Tensor HH, Tensor EM, Tensor XT, Tensor XH, "
+        "Tensor F, Tensor(a!) DH, Tensor(b!) DMG, Tensor(c!) DXH, Tensor(d!) dWh, Tensor(e!) dWx, "
+        "bool reverse) -> Tensor",
+        &mgru_backward_loop);
   m.def("mlstm_forward_loop(Tensor wcat, Tensor w_ih, Tensor(a!) HX, Tensor(b!) EM, Tensor XT, "
         "Tensor(c!) XH, Tensor(d!) FB, Tensor(e!) K, bool reverse, bool need_grad) -> ()",
         &mlstm_forward_loop);
