@@ -24,8 +24,9 @@ members and the gain (separate / ensemble), median of interleaved runs.
                              [--batch 32] [--k 3] [--repeats 5] [--steps 2]
                              [--threads 1] [--clock wall|cpu]
 
-Measured decision (this round, torch 2.13 CPU, 2 shared cores, ``--threads 1
---clock cpu``, K=3, B=32, T=100, defaults otherwise; gain = separate / ensemble)::
+Measured decision (torch 2.13 CPU, 2 shared cores, ``--threads 1 --clock
+cpu``, K=3, B=32, T=100, defaults otherwise; gain = separate / ensemble).
+Before the compiled time loops (Python loops in the separate runs)::
 
     cell    H  separate  ens-autograd   gain  ens-fused   gain
     gru    32     63.25        189.20  0.33x      41.82  1.51x
@@ -33,14 +34,20 @@ Measured decision (this round, torch 2.13 CPU, 2 shared cores, ``--threads 1
     lstm   32     73.91        259.72  0.28x      45.55  1.62x
     lstm  128    246.76       1112.05  0.22x     283.15  0.87x
 
+With them (:mod:`rnntui.cells.native`, 2026-11-30)::
+
+    cell    H  separate  ens-autograd   gain  ens-fused   gain
+    gru    32     18.89         74.61  0.25x      32.62  0.58x
+    gru   128    108.31        781.04  0.14x     145.12  0.75x
+    lstm   32     19.75         87.80  0.22x      29.18  0.68x
+    lstm  128    102.38        882.40  0.12x     149.98  0.68x
+
 (losses equal to the separate runs' within 4.8e-7 over 11 steps.)  Batching
-pays only where a step is dominated by per-op overhead (H=32: 1.5-1.6x with
-the fused batched kernels); at H=128 the batched matmuls are slower than K
-separate ones and an autograd ensemble loses everywhere.  So the experiment
-runner keeps running trials as separate models: an ensemble path would need
-batched fused kernels for every cell and option (layers, directions, mLSTM,
-mGRU, projections, packed input) plus per-trial logging, checkpoints and
-stopping, for a gain confined to small hidden sizes.  Rerun this script to
+paid only where a step was dominated by per-op overhead (H=32: 1.5-1.6x with
+the fused batched kernels, against Python time loops); the compiled loops
+removed that overhead, and separate runs are now faster at every measured size
+(the batched ensemble 0.58-0.75x as fast).  So the experiment runner runs
+trials as separate models and has no ensemble path.  Rerun this script to
 revisit the decision (e.g. with more trials, ``--k``).
 """
 
