@@ -1,6 +1,6 @@
 """The compiled time loops: built once per machine, cached, Python as the fallback.
 
-The LSTM, mLSTM, GRU and mGRU fused kernels spend most of their time at lab
+The fused kernels of every cell spend most of their time at lab
 sizes issuing small ops from Python.  ``native_loops.cpp`` holds the same loops
 in C++: the same buffers and matmuls (ATen's CPU kernels), the pointwise part
 of a step as one vectorised pass, so the two paths agree to float32 rounding
@@ -48,7 +48,7 @@ __all__ = ["loops", "loops_for", "prepare", "build", "status", "library_path", "
            "MODES", "CELLS"]
 
 #: the cells whose fused kernels have a compiled loop (the others are Python only)
-CELLS = ("lstm", "mlstm", "gru", "mgru")
+CELLS = ("rnn", "lstm", "mlstm", "gru", "mgru")
 
 SOURCE = Path(__file__).with_name("native_loops.cpp")
 MODES = ("auto", "python", "compiled")

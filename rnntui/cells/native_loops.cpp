@@ -1,6 +1,6 @@
-// The time loops of the LSTM, mLSTM, GRU and mGRU fused kernels, compiled.
+// The time loops of the fused kernels of every cell (RNN, LSTM, mLSTM, GRU, mGRU), compiled.
 //
-// Each function here is the loop of its Python twin in lstm.py, mlstm.py, gru.py or mgru.py
+// Each function here is the loop of its Python twin in rnn.py, lstm.py, mlstm.py, gru.py or mgru.py
 // with the same buffers and the same matmuls (ATen's CPU kernels, called
 // without the dispatcher).  The pointwise part of a step — the four gate
 // activations, the cell update and the factors of the backward, and in the
@@ -538,6 +538,63 @@ Tensor mgru_backward_loop(const Tensor& wh, const Tensor& wx, const Tensor& HH, 
   return dh0;
 }
 
+// The Elman RNN's loops are batch-major, (B, H) per step, as in rnn.py.
+
+// h = act(h) in place over n elements (act = tanh or relu).
+template <typename S>
+void activate(S* __restrict h, int64_t n, bool relu) {
+  if (relu) {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) h[j] = h[j] > S(0) ? h[j] : S(0);
+  } else {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < n; ++j) h[j] = act_tanh(h[j]);
+  }
+}
+
+// rnn_forward's loop: out[t] = act(xw[t] + h_{t-1} W_hh^T), h_{-1} = h0.
+void rnn_forward_loop(const Tensor& xw, const Tensor& h0, const Tensor& w_t, const Tensor& out,
+                      bool relu, bool reverse) {
+  const int64_t T = xw.size(0), n = xw.size(1) * xw.size(2);
+  const Slots s{T, reverse};
+  Rows o = Rows(out.select(0, 0), out.stride(0)), xs = Rows(xw.select(0, 0), xw.stride(0));
+  Rows prev = Rows(out.select(0, 0), out.stride(0));
+  on_dtype(out, [&](auto zero) {
+    using S = decltype(zero);
+    S* op = out.data_ptr<S>();
+    for (int64_t i = 0; i < T; ++i) {
+      const int64_t t = s.time(i);
+      const Tensor& h = i == 0 ? h0 : prev[reverse ? t + 1 : t - 1];
+      at::cpu::addmm_out(o[t], xs[t], h, w_t);
+      activate<S>(op + t * n, n, relu);
+    }
+  });
+}
+
+// rnn_backward's loop: dA[t] = dh_t ⊙ act'(h_t) with dh_t = d_out[t] (+ d_hT
+// at the last step) + dA[t+1] W_hh; returns dh0 = dA[first] W_hh.
+Tensor rnn_backward_loop(const Tensor& deriv, const Tensor& d_out, const Tensor& d_hT,
+                         const Tensor& w_hh, const Tensor& dA, bool reverse) {
+  const int64_t T = dA.size(0), n = dA.size(1) * dA.size(2);
+  const Slots s{T, reverse};
+  Tensor dh = at::empty_like(d_hT, at::MemoryFormat::Contiguous);
+  Rows a = Rows(dA.select(0, 0), dA.stride(0)), dos = Rows(d_out.select(0, 0), d_out.stride(0));
+  on_dtype(dA, [&](auto zero) {
+    using S = decltype(zero);
+    const S* dp = deriv.data_ptr<S>();
+    S* ap = dA.data_ptr<S>();
+    S* dhp = dh.data_ptr<S>();
+    const int64_t last = s.time(T - 1);
+    at::cpu::add_out(dh, dos[last], d_hT);
+    for (int64_t i = T - 1; i >= 0; --i) {
+      const int64_t t = s.time(i);
+      multiply<S>(dhp, dp + t * n, ap + t * n, n);
+      if (i > 0) at::cpu::addmm_out(dh, dos[s.time(i - 1)], a[t], w_hh);
+    }
+  });
+  return at::cpu::mm(dA.select(0, s.time(0)), w_hh);
+}
+
 }  // namespace
 
 TORCH_LIBRARY(rnntui, m) {
@@ -560,6 +617,12 @@ TORCH_LIBRARY(rnntui, m) {
         "Tensor F, Tensor(a!) DH, Tensor(b!) DMG, Tensor(c!) DXH, Tensor(d!) dWh, Tensor(e!) dWx, "
         "bool reverse) -> Tensor",
         &mgru_backward_loop);
+  m.def("rnn_forward_loop(Tensor xw, Tensor h0, Tensor w_t, Tensor(a!) out, bool relu, "
+        "bool reverse) -> ()",
+        &rnn_forward_loop);
+  m.def("rnn_backward_loop(Tensor deriv, Tensor d_out, Tensor d_hT, Tensor w_hh, Tensor(a!) dA, "
+        "bool reverse) -> Tensor",
+        &rnn_backward_loop);
   m.def("mlstm_forward_loop(Tensor wcat, Tensor w_ih, Tensor(a!) HX, Tensor(b!) EM, Tensor XT, "
         "Tensor(c!) XH, Tensor(d!) FB, Tensor(e!) K, bool reverse, bool need_grad) -> ()",
         &mlstm_forward_loop);

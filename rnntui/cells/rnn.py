@@ -15,6 +15,9 @@ matmul; the recurrence of a layer is one autograd node
     a_t      = dL/dh_t * act'(h_t)                 (1 - h_t^2 | [h_t > 0])
     dL/dh_t-1 += a_t W_hh
     dW_hh    = sum_t a_t^T h_{t-1}      (one matmul after the loop; dW_ih, db, dx alike)
+
+Both loops also exist compiled (:mod:`rnntui.cells.native`), used whenever the
+compiled library is loaded.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from torch import Tensor
 
 from rnntui.config.keys import Key
 
+from . import native
 from .spec import CellSpec
 from .base import RecurrentBase
 from .checks import reject_proj_size
@@ -49,6 +53,10 @@ def rnn_forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b: Optional[T
     xw = proj_in(x, w_ih, b)                        # W_ih x_t + b for every t
     T, B, H = xw.shape
     out = xw.new_empty((T, B, H))
+    ops = native.loops_for(x)
+    if ops is not None:                             # the loop below, compiled
+        ops.rnn_forward_loop(xw, h0, w_hh.t(), out, relu, reverse)
+        return out, out[T - 1 if not reverse else 0].clone()
     xs, os_ = xw.unbind(0), out.unbind(0)
     w_t = w_hh.t()
     h = h0
@@ -68,14 +76,18 @@ def rnn_backward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, out: Tensor,
     T, B, H = out.shape
     deriv = (out > 0).to(out.dtype) if relu else 1 - out * out
     dA = torch.empty_like(out)
-    dAs, Ds, dos = dA.unbind(0), deriv.unbind(0), d_out.unbind(0)
-    order = list(time_order(T, not reverse))
-    dh = dos[order[0]] + d_hT
-    for k, t in enumerate(order):
-        a = torch.mul(dh, Ds[t], out=dAs[t])
-        if k + 1 < T:
-            dh = torch.addmm(dos[order[k + 1]], a, w_hh)
-    dh0 = torch.mm(dAs[order[-1]], w_hh)
+    ops = native.loops_for(out)
+    if ops is not None:                             # the loop below, compiled
+        dh0 = ops.rnn_backward_loop(deriv, d_out, d_hT, w_hh, dA, reverse)
+    else:
+        dAs, Ds, dos = dA.unbind(0), deriv.unbind(0), d_out.unbind(0)
+        order = list(time_order(T, not reverse))
+        dh = dos[order[0]] + d_hT
+        for k, t in enumerate(order):
+            a = torch.mul(dh, Ds[t], out=dAs[t])
+            if k + 1 < T:
+                dh = torch.addmm(dos[order[k + 1]], a, w_hh)
+        dh0 = torch.mm(dAs[order[-1]], w_hh)
     h_prev = shift_prev(out, h0, reverse)
     dA2 = dA.view(T * B, H)
     dw_hh = torch.mm(dA2.t(), h_prev.reshape(T * B, H))
