@@ -24,7 +24,7 @@ interleaved in the same rounds, so that before/after ratios share the load
 table the time ratio this tree / baseline).
 
 ``--loops both`` (the default) also times the cells that have compiled loops
-(``native.CELLS``) on their Python time loops in the same rounds (the compiled
+(``compiled_loop`` in their specs) on their Python time loops in the same rounds (the compiled
 C++ loops are built first if missing; see :mod:`rnntui.cells.native`): lab
 rows then show ``compiled / Python`` ratios; ``--loops compiled`` or
 ``--loops python`` time one path.
@@ -146,7 +146,7 @@ def measure(args, cells):
     configs = []
     for name in cells:
         configs.append((name, "scratch"))
-        if args.both_paths and name in native.CELLS and getattr(args, "baseline_build", None) is None:
+        if args.both_paths and native.has_loop(name) and getattr(args, "baseline_build", None) is None:
             configs.append((name, "python"))
         if getattr(args, "baseline_build", None) is not None:
             configs.append((name, "baseline"))
@@ -189,7 +189,8 @@ def lab_matrix(args, cells) -> None:
     if base:
         print(f"each cell: this tree / baseline {args.baseline} (both measured in the same rounds)")
     elif args.both_paths:
-        print(f"{', '.join(native.CELLS)}: compiled loop / Python loop (same rounds)")
+        print(f"{', '.join(c for c in cells if native.has_loop(c))}: compiled loop / Python loop "
+              f"(same rounds)")
     refname = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
     w = 16 if base or args.both_paths else 14
     head = "".join(f"{c + '/nn.' + refname[REFERENCE[c]]:>{w}}" for c in cells)

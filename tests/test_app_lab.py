@@ -122,11 +122,13 @@ async def test_the_picker_and_the_palette_load_presets():
         assert screen.query_one("#exp-grid", Input).value == "cell=lstm,mlstm,gru,mgru seq_len=100,200,500,1000"
         assert screen.query_one("#exp-trials", Input).value == "3"
         assert "Seed 000" in str(screen.query_one("#exp-preset-about").render())
-        # the preset's [[override]] tables come along: fewer steps at the longer delays
+        # the preset's [[override]] tables come along: hidden 128 and more steps at delay 100, fewer later
         base, grid, trials, name, overrides = screen.resolve()
         from rnntui.engine.experiment.grid import expand_grid
         steps = {cfg.seq_len: cfg.steps for _, cfg in expand_grid(base, grid, overrides)}
-        assert steps == {100: 1000, 200: 300, 500: 90, 1000: 45}
+        assert steps == {100: 2000, 200: 300, 500: 90, 1000: 45}
+        hidden = {cfg.seq_len: cfg.hidden_size for _, cfg in expand_grid(base, grid, overrides)}
+        assert hidden == {100: 128, 200: 64, 500: 64, 1000: 64}
 
         # the Experiment view's own picker: experiment presets and the form's settings
         screen.query_one("#preset-button").press()

@@ -52,6 +52,7 @@ SPEC = CellSpec(
     name="gru", cls="GRU", title="GRU",
     gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
     state=("h",), builtin="GRU", cost=3.0, init_schemes=("default", "normal", "chrono"),
+    compiled_loop=True,
 )
 
 

@@ -71,6 +71,7 @@ SPEC = CellSpec(
              Key("forget_bias", float, None, "forget-gate bias at init (none = the init scheme's own)",
                  lo=-100.0, hi=100.0, optional=True)),
     init_schemes=("default", "normal", "chrono"),
+    compiled_loop=True,
 )
 
 

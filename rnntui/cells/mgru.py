@@ -60,6 +60,7 @@ SPEC = CellSpec(
     gates=(Gate("r", "reset gate"), Gate("z", "update gate"), Gate("n", "candidate state", False)),
     state=("h",), builtin=None, cost=4.0, multiplicative=True, options=("mult_bias",),
     init_schemes=("default", "normal", "chrono"),
+    compiled_loop=True,
 )
 
 

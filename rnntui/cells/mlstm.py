@@ -74,6 +74,7 @@ SPEC = CellSpec(
              Key("mult_bias", float, 1.0, "b_m init of the multiplicative cells (1 = x̂≈x; the seed used 0)",
                  lo=-100.0, hi=100.0)),
     init_schemes=("default", "normal", "chrono"),
+    compiled_loop=True,
 )
 
 

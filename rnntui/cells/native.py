@@ -45,10 +45,7 @@ from typing import Optional
 import torch
 
 __all__ = ["loops", "loops_for", "prepare", "build", "status", "library_path", "python_loops", "NativeBuildError",
-           "MODES", "CELLS"]
-
-#: the cells whose fused kernels have a compiled loop (the others are Python only)
-CELLS = ("rnn", "lstm", "mlstm", "gru", "mgru")
+           "MODES", "has_loop"]
 
 SOURCE = Path(__file__).with_name("native_loops.cpp")
 MODES = ("auto", "python", "compiled")
@@ -176,6 +173,13 @@ def loops():
         if _loaded is None and _failed is None:
             _try_cached()
     return torch.ops.rnntui if _loaded is not None else None
+
+
+def has_loop(cell: str) -> bool:
+    """The cell's fused kernel has a compiled time loop (its spec says so)."""
+    from .spec import cell_spec
+
+    return cell_spec(cell).compiled_loop
 
 
 def loops_for(x: torch.Tensor):

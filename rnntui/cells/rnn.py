@@ -41,6 +41,7 @@ SPEC = CellSpec(
     name="rnn", cls="RNN", title="Elman RNN", gates=(), state=("h",), builtin="RNN", cost=1.0,
     options=(Key("nonlinearity", str, "tanh", "activation of the Elman cell",
                  choices=("tanh", "relu")),),
+    compiled_loop=True,
 )
 
 

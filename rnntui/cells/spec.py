@@ -46,6 +46,8 @@ class CellSpec(SpecBase):
     first).  ``options``: config keys beyond the common ones that this cell
     reads — a :class:`~rnntui.config.keys.Key` declares one, a name refers to a
     key another cell declares.  ``init_schemes``: the schemes it accepts.
+    ``compiled_loop``: its fused kernel also has a compiled time loop
+    (:mod:`rnntui.cells.native`).
     """
 
     KIND = "cell spec"
@@ -60,6 +62,7 @@ class CellSpec(SpecBase):
     options: tuple[Key | str, ...] = ()
     init_schemes: tuple[str, ...] = ("default", "normal")
     multiplicative: bool = False
+    compiled_loop: bool = False
     module: str = ""
 
     def __post_init__(self) -> None:

@@ -275,7 +275,7 @@ class Trainer:
         history kept: a full disk or too little memory is a failed run.  The
         time-loop path (compiled or Python) is chosen once, at the start: the two
         agree to float32 rounding, not bit for bit, and a run stays reproducible."""
-        with native.pinned(build=self.cfg.backend == "scratch" and self.cfg.cell in native.CELLS):
+        with native.pinned(build=self.cfg.backend == "scratch" and native.has_loop(self.cfg.cell)):
             return self._run()
 
     def _run(self) -> RunResult:
@@ -303,7 +303,7 @@ class Trainer:
                 baseline=task.baseline(),
             )
         )
-        if cfg.backend == "scratch" and cfg.cell in native.CELLS and self.device.type == "cpu":
+        if cfg.backend == "scratch" and native.has_loop(cfg.cell) and self.device.type == "cpu":
             self._emit(Log(self.run_id, native.describe()))
         window_start = time.perf_counter()
         final: dict[str, float] = self.evals[-1]["metrics"] if self.evals else {}
