@@ -11,8 +11,10 @@ per step, an evaluation every 100 steps, one torch thread) for ``--minutes``:
   way; the run is stopped and the app closed at the end.
 
 After ``--warmup`` seconds (imports, model build, the first evaluations, and
-the bounded in-memory histories filling up to their caps: 4,096 step rows is
-~80 s at 50 steps/s), the RSS samples are fitted by least squares against time;
+the bounded in-memory caches filling up: 4,096 step rows take ~30 s at 150
+steps/s, the run log's 500 lines and its 1,024 cached lines ~3 min, 512
+evaluation rows ~5.5 min; each is thinned or evicted from then on and its memory
+reused), the RSS samples are fitted by least squares against time;
 the slope is printed in MB per hour.  Target: <= 5 MB/h over 20 minutes.
 
     python bench/soak.py [--mode headless,tui] [--minutes 20] [--warmup 300] [--every 2]

@@ -6,7 +6,7 @@ import pytest
 
 from rnntui.config import build_config
 from rnntui.engine.events import EvalMetrics, HiddenGradients, Log, StepMetrics
-from rnntui.engine.history import Recent, Thinned, stride_for
+from rnntui.engine.history import EVAL_ROWS, Recent, Thinned, stride_for
 from rnntui.engine.record import RunRecord
 from rnntui.engine.trainer import Trainer
 
@@ -54,7 +54,7 @@ def test_a_run_record_stays_bounded() -> None:
     xs, ys = record.series("loss")
     assert len(xs) <= 4096 and xs[0] == 1 and xs[-1] == 20_000  # the whole span, thinned
     assert all(b - a == xs[1] - xs[0] for a, b in zip(xs, xs[1:-1]))  # evenly
-    assert len(record.evals) <= 2048 and record.evals[-1]["step"] == 20_000 and record.final == {"acc": 1.0}
+    assert len(record.evals) <= EVAL_ROWS and record.evals[-1]["step"] == 20_000 and record.final == {"acc": 1.0}
     assert len(record.grad_profiles) <= 256 and len(record.logs) == 1000 and record.logs[-1] == "line 20000"
 
 

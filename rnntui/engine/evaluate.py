@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
@@ -64,7 +65,7 @@ def evaluate(
                 if length is None and i == 0 and n_samples:
                     samples = task.render(out.cpu(), batch.to("cpu"), n_samples)
             for name, value in sums.items():
-                metrics[str(MetricKey(name, length))] = value / max(total, 1)
+                metrics[sys.intern(str(MetricKey(name, length)))] = value / max(total, 1)  # rows share their keys
     finally:
         model.train(was_training)
     return metrics, samples
