@@ -149,7 +149,9 @@ async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "conditi
 
 
 async def form_ready(pilot, app) -> None:
-    await wait_for(pilot, lambda: app.form is not None and app.form.editor("task") is not None, 30, "the form")
+    # its editors are there at compose; its values are checked (config or errors) once it is mounted
+    await wait_for(pilot, lambda: app.form is not None and app.form.editor("task") is not None
+                   and (app.form.config is not None or bool(app.form.errors)), 30, "the form")
 
 
 async def engine_ready(pilot, app) -> None:

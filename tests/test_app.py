@@ -33,7 +33,9 @@ def make_app(request: Request | None = None, **kw):
 
 
 async def form_ready(pilot, app) -> None:
-    await wait_for(pilot, lambda: app.form is not None and app.form.editor("task") is not None, 5, "the form")
+    # its editors are there at compose; its values are checked (config or errors) once it is mounted
+    await wait_for(pilot, lambda: app.form is not None and app.form.editor("task") is not None
+                   and (app.form.config is not None or bool(app.form.errors)), 5, "the form")
 
 
 async def type_into(pilot, app, key: str, text: str) -> None:

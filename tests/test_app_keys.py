@@ -79,3 +79,42 @@ async def test_help_screen_and_palette_show_the_bindings():
         titles = [c.title for c in app.get_system_commands(app.screen)]
         palette = [c.title for c in palette_commands(RnnTuiApp.BINDINGS, RnnTuiApp.PALETTE_ONLY)]
         assert titles[:len(palette)] == palette and "Quit" in titles[len(palette):]  # then Textual's own
+
+
+def test_the_footer_drops_the_highest_ranks_last_first_until_the_keys_fit():
+    from rnntui.app.widgets.screen_footer import fitting
+
+    widths, ranks = [5, 5, 5, 5, 5], [0, 2, 1, 2, 0]  # each key takes 5 columns and a gap
+    assert fitting(widths, ranks, 30) == [True] * 5
+    assert fitting(widths, ranks, 29) == [True, True, True, False, True]  # rank 2, the later one first
+    assert fitting(widths, ranks, 18) == [True, False, True, False, True]
+    assert fitting(widths, ranks, 17) == [True, False, False, False, True]  # then rank 1
+    assert fitting(widths, ranks, 11) == [True, False, False, False, False]  # then rank 0, last first
+    assert fitting(widths, ranks, 3) == [True, False, False, False, False]  # the first key always stays
+
+
+async def _footer_keys(width: int) -> tuple[list[tuple[str, int, int]], int]:
+    from textual.widgets import Footer
+
+    app = RnnTuiApp(runs_root=None)
+    async with app.run_test(size=(width, 30)) as pilot:
+        for _ in range(100):  # the footer fills in a refresh after the screen is up
+            await pilot.pause(0.05)
+            keys = [(k.action, k.region.x, k.region.right) for k in app.screen.query_one(Footer).query("FooterKey")]
+            if any(action == "start" for action, _, _ in keys):
+                break
+    palette = next(x for action, x, _ in keys if action == "command_palette")
+    return [k for k in keys if k[0] != "command_palette"], palette
+
+
+async def test_the_lab_footer_shows_what_fits_never_cut_off():
+    ranks = {b.action: b.footer_rank for b in RnnTuiApp.BINDINGS if isinstance(b, LabBinding) and b.show}
+    for width, dropped in ((80, {"reset", "edit_form", "inspect", "conv"}), (100, {"edit_form", "conv"}),
+                           (160, set())):
+        keys, palette = await _footer_keys(width)
+        shown = {action for action, _, _ in keys}
+        assert all(right <= palette for _, _, right in keys), (width, keys)  # nothing under the palette key
+        assert {a for a, r in ranks.items() if r == 0} <= shown  # start, pause, stop, presets, help, quit
+        assert not dropped & shown, width
+        assert all(ranks[a] == 3 for a in set(ranks) - shown - dropped), width  # the view toggles go first
+    assert shown >= set(ranks)  # 160 columns: every key

@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header
+from textual.widgets import Button, Header
 from textual.worker import Worker, WorkerState
 
 from rnntui.app import run_view
@@ -42,6 +42,7 @@ from rnntui.app.widgets.preset_picker import PresetField, PresetPickerScreen, su
 from rnntui.app.widgets.run_log import RunLog
 from rnntui.app.widgets.run_plots import RunPlots
 from rnntui.app.widgets.samples import SamplesPanel
+from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.app.widgets.status import StatusBar
 from rnntui.config import Config, ConfigError
 from rnntui.config.schema import tasks
@@ -109,7 +110,7 @@ class RnnTuiApp(App[int]):
                     yield SamplesPanel(id="samples")
                     yield RunLog(id="log")
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield ScreenFooter(compact=True)
 
     def on_mount(self) -> None:
         self._saved_switch_interval = sys.getswitchinterval()

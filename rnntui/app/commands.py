@@ -25,9 +25,13 @@ from textual.binding import Binding, BindingType
 
 @dataclass(frozen=True)
 class LabBinding(Binding):
-    """A binding that is also a command-palette entry called ``title``."""
+    """A binding that is also a command-palette entry called ``title``.
+
+    ``footer_rank``: which keys the footer drops first when they do not all fit
+    its width (the highest rank first; 0: always shown)."""
 
     title: str = ""
+    footer_rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,36 +47,36 @@ LAB_BINDINGS: list[BindingType] = [
     LabBinding("s,f5", "start", "Start", title="Start run", tooltip="start a run with the form's settings"),
     LabBinding("p,f6", "pause", "Pause", title="Pause / resume run", tooltip="pause / resume the run"),
     LabBinding("t,f7", "stop", "Stop", title="Stop run", tooltip="stop the run (it stays on screen)"),
-    LabBinding("r,f8", "reset", "Reset", title="Reset view",
+    LabBinding("r,f8", "reset", "Reset", footer_rank=2, title="Reset view",
                tooltip="reset: clear the finished run from the screen"),
     LabBinding("o", "presets", "Presets", title="Load a preset",
                tooltip="presets: pick one (the seeds' experiments too) to load it, with its description"),
-    LabBinding("e", "edit_form", "Edit", title="Edit settings",
+    LabBinding("e", "edit_form", "Edit", footer_rank=2, title="Edit settings",
                tooltip="jump to the configuration form (Esc leaves it)"),
-    LabBinding("c", "compare", "Compare", title="Compare runs",
+    LabBinding("c", "compare", "Compare", footer_rank=1, title="Compare runs",
                tooltip="Compare: this session's runs and run directories from disk; overlay curves, "
                        "config diff, CSV/JSON export"),
-    LabBinding("x", "experiment", "Exper.", title="Experiments",
+    LabBinding("x", "experiment", "Exper.", footer_rank=1, title="Experiments",
                tooltip="Experiment: a grid of runs (cells × lengths × seeds) filling in live, "
                        "mean ± standard error per grid point"),
-    LabBinding("i", "inspect", "Inspect", title="Inspect model",
+    LabBinding("i", "inspect", "Inspect", footer_rank=1, title="Inspect model",
                tooltip="Inspect: parameter and shape tables, ‖∂L/∂hₜ‖ per time step over training, "
                        "gate heatmaps"),
-    LabBinding("v", "conv", "Conv", title="Convolution lab",
+    LabBinding("v", "conv", "Conv", footer_rank=2, title="Convolution lab",
                tooltip="convolution lab: kernels, pooling and seed 004's CNN, from scratch"),
     LabBinding("question_mark,f1", "help", "Help", key_display="?", title="Help",
                tooltip="help: the keys and what the panels show"),
-    LabBinding("l", "toggle_log", "Log", title="Toggle log scale",
+    LabBinding("l", "toggle_log", "Log", footer_rank=3, title="Toggle log scale",
                tooltip="log scale on the loss plot (and on lower-is-better metrics)"),
-    LabBinding("m", "toggle_smooth", "EMA", title="Toggle smoothing",
+    LabBinding("m", "toggle_smooth", "EMA", footer_rank=3, title="Toggle smoothing",
                tooltip="smoothing (exponential moving average) on/off"),
-    LabBinding("n", "next_metric", "Metric", title="Next metric",
+    LabBinding("n", "next_metric", "Metric", footer_rank=3, title="Next metric",
                tooltip="next metric on the metric plot"),
-    LabBinding("g", "swap_plots", "Swap", title="Swap plots",
+    LabBinding("g", "swap_plots", "Swap", footer_rank=3, title="Swap plots",
                tooltip="swap loss / metric plot (below 120 columns only one shows)"),
-    LabBinding("f", "toggle_form", "Form", title="Toggle form",
+    LabBinding("f", "toggle_form", "Form", footer_rank=3, title="Toggle form",
                tooltip="show / hide the configuration form (below 120 columns it hides during a run)"),
-    LabBinding("w", "save_figure", "Figure", title="Save figure",
+    LabBinding("w", "save_figure", "Figure", footer_rank=3, title="Save figure",
                tooltip="save the run's curves as a figure (SVG; needs matplotlib: rnntui[plot]) in its run directory"),
     LabBinding("q,ctrl+q", "quit", "Quit", tooltip="quit (asks first while a run or an experiment is on)"),
     LabBinding("escape", "leave_form", show=False, tooltip="leave the form so letter keys work / close a screen"),

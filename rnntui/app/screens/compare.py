@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from rnntui.app.commands import LabBinding
 from rnntui.app.widgets.metric_plot import MetricPlot, PlotLine
 from rnntui.app.widgets.screen_footer import ScreenFooter
 from rnntui.config import ConfigError, build_config, diff
@@ -88,16 +88,16 @@ class CompareScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("space", "toggle", "Select"),
-        Binding("a", "select_all", "All"),
-        Binding("n", "next_series", "Series"),
-        Binding("b", "toggle_bands", "Seeds"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("e", "export", "Export"),
-        Binding("w", "save_figure", "Figure"),
-        Binding("o", "open_runs", "Open runs"),
-        Binding("d", "toggle_diff", "Diff"),
+        LabBinding("escape", "close", "Back"),
+        LabBinding("space", "toggle", "Select"),
+        LabBinding("a", "select_all", "All"),
+        LabBinding("n", "next_series", "Series", footer_rank=1),
+        LabBinding("b", "toggle_bands", "Seeds", footer_rank=2),
+        LabBinding("l", "toggle_log", "Log", footer_rank=2),
+        LabBinding("e", "export", "Export"),
+        LabBinding("w", "save_figure", "Figure", footer_rank=3),
+        LabBinding("o", "open_runs", "Open runs"),
+        LabBinding("d", "toggle_diff", "Diff", footer_rank=1),
     ]
 
     def __init__(self, lab: "LabSession", select: Iterable[RunRecord] = ()) -> None:

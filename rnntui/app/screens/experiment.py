@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 
 from rnntui.app import experiment_view as view
+from rnntui.app.commands import LabBinding
 from rnntui.app.widgets.metric_plot import MetricPlot
 from rnntui.app.widgets.preset_picker import PresetField
 from rnntui.app.widgets.screen_footer import ScreenFooter
@@ -93,15 +93,15 @@ class ExperimentScreen(Screen[None]):
     """
 
     BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("s", "start", "Start"),
-        Binding("t", "stop", "Stop"),
-        Binding("n", "next_series", "Series"),
-        Binding("a", "toggle_points", "Points/trials"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("w", "save_figure", "Figure"),
-        Binding("c", "compare", "Compare"),
-        Binding("e", "edit", "Edit", show=False),
+        LabBinding("escape", "close", "Back"),
+        LabBinding("s", "start", "Start"),
+        LabBinding("t", "stop", "Stop"),
+        LabBinding("n", "next_series", "Series", footer_rank=1),
+        LabBinding("a", "toggle_points", "Points/trials", footer_rank=2),
+        LabBinding("l", "toggle_log", "Log", footer_rank=2),
+        LabBinding("w", "save_figure", "Figure", footer_rank=3),
+        LabBinding("c", "compare", "Compare"),
+        LabBinding("e", "edit", "Edit", show=False),
     ]
 
     def __init__(self, lab: "LabSession") -> None:
