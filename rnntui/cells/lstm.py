@@ -120,8 +120,6 @@ class LSTMPointwise:
             self.F = e5[:, 2].unbind(0)
             self.FBo, self.FBr, self.Ks = FB[:, 0].unbind(0), FB[:, 1:].unbind(0), K.unbind(0)
             return
-        self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
-        self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.need_grad = need_grad
         self.FB = self.K = None
         # Where the backward factors are computed: per step while the step is
@@ -135,6 +133,8 @@ class LSTMPointwise:
             self.K = E.new_empty((T, H, B))
         if not views:                                  # the compiled loop makes its own
             return
+        self.xb = E.new_empty((2, H, B))               # [ig, fc] of the current step
+        self.tc = E.new_empty((H, B))                  # tanh(c_t) of the current step
         self.Z = E[:, : 4 * H].unbind(0)
         self.S3, self.O, self.Gg, self.C, self.IF, self.GC = (
             e5[:, :3].unbind(0), e5[:, 0].unbind(0), e5[:, 3].unbind(0),
