@@ -13,7 +13,7 @@ per step, an evaluation every 100 steps, one torch thread) for ``--minutes``:
 After ``--warmup`` seconds (imports, model build, the first evaluations, and
 the bounded in-memory caches filling up: 4,096 step rows take ~30 s at 150
 steps/s, the run log's 500 lines and its 1,024 cached lines ~3 min, 512
-evaluation rows ~5.5 min; each is thinned or evicted from then on and its memory
+evaluation rows ~6 min; each is thinned or evicted from then on and its memory
 reused), the RSS samples are fitted by least squares against time;
 the slope is printed in MB per hour.  Target: <= 5 MB/h over 20 minutes.
 

@@ -17,7 +17,7 @@ from rnntui.config.request import Request
 from rnntui.config import build_config
 from rnntui.config.presets import load_preset
 
-from conftest import engine_ready, make_lab_app, wait_for
+from conftest import engine_ready, form_ready, make_lab_app, wait_for
 
 SIZE = (120, 40)
 
@@ -30,12 +30,6 @@ def tiny(**over) -> Request:
 
 def make_app(request: Request | None = None, **kw):
     return make_lab_app(request or tiny(), **kw)
-
-
-async def form_ready(pilot, app) -> None:
-    # its editors are there at compose; its values are checked (config or errors) once it is mounted
-    await wait_for(pilot, lambda: app.form is not None and app.form.editor("task") is not None
-                   and (app.form.config is not None or bool(app.form.errors)), 5, "the form")
 
 
 async def type_into(pilot, app, key: str, text: str) -> None:

@@ -28,7 +28,8 @@ class LabBinding(Binding):
     """A binding that is also a command-palette entry called ``title``.
 
     ``footer_rank``: which keys the footer drops first when they do not all fit
-    its width (the highest rank first; 0: always shown)."""
+    its width (the highest rank first; 0, the default: only when nothing else is
+    left to drop)."""
 
     title: str = ""
     footer_rank: int = 0
